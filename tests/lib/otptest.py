@@ -1,0 +1,251 @@
+"""Shared helpers for the pam_otp_sms test suites (TAP output, loopback mock
+servers with optional TLS, test certificates, running the built tools).
+
+Every test script emits TAP, which automake's tap-driver counts test by test.
+Mock servers bind to 127.0.0.1 on ephemeral ports and stop with the script.
+"""
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SRCDIR = os.environ.get("OTP_SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILDDIR = os.environ.get("OTP_BUILDDIR") or SRCDIR
+
+
+def tool(name):
+    """Path of a built program or libtool module (.libs/ for modules)."""
+    for cand in (os.path.join(BUILDDIR, name), os.path.join(BUILDDIR, "tests", name),
+                 os.path.join(BUILDDIR, ".libs", name), os.path.join(BUILDDIR, "tests", ".libs", name)):
+        if os.path.exists(cand):
+            return cand
+    raise FileNotFoundError(name)
+
+
+class TAP:
+    """Minimal TAP producer: ok()/eq()/contains(), plan printed at the end."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        print(("ok" if cond else "not ok") + " %d - %s" % (self.n, name))
+        if not cond:
+            self.failed += 1
+            if diag is not None:
+                for line in str(diag).splitlines()[:40]:
+                    print("# " + line)
+        sys.stdout.flush()
+        return cond
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name, "got:  %r\nwant: %r" % (got, want))
+
+    def contains(self, hay, needle, name):
+        return self.ok(needle in hay, name, "%r not in %r" % (needle, hay[:2000] if hay else hay))
+
+    def not_contains(self, hay, needle, name):
+        return self.ok(needle not in hay, name, "%r found in output" % (needle,))
+
+    def done(self):
+        print("1..%d" % self.n)
+        sys.stdout.flush()
+        sys.exit(1 if self.failed else 0)
+
+
+class Request:
+    def __init__(self, method, path, headers, body):
+        self.method = method
+        parsed = urllib.parse.urlsplit(path)
+        self.path = parsed.path
+        self.query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+        self.headers = headers          # email.message.Message: case-insensitive get()
+        self.body = body
+        self.time = time.time()
+
+    def header(self, name, default=None):
+        return self.headers.get(name, default)
+
+    def json(self):
+        def no_dupes(pairs):
+            keys = [k for k, _ in pairs]
+            if len(keys) != len(set(keys)):
+                raise ValueError("duplicate key in JSON object")
+            return dict(pairs)
+        return json.loads(self.body.decode("utf-8"), object_pairs_hook=no_dupes)
+
+    def form(self):
+        """Form body as a dict of single values (raises on repeated keys)."""
+        pairs = urllib.parse.parse_qsl(self.body.decode("ascii"), keep_blank_values=True,
+                                       strict_parsing=True)
+        out = {}
+        for k, v in pairs:
+            if k in out:
+                raise ValueError("repeated form field " + k)
+            out[k] = v
+        return out
+
+
+class MockServer:
+    """Loopback HTTP(S) server.
+
+    handler(req) returns (status, headers_dict, body_bytes_or_str) or None for
+    200 {}.  A handler may also return a callable taking the raw
+    BaseHTTPRequestHandler to misbehave (slow, huge, close early).
+    Every request is kept in .requests.
+    """
+
+    def __init__(self, handler, tls_cert=None, tls_key=None, host="127.0.0.1"):
+        self.handler = handler
+        self.requests = []
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _any(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                req = Request(self.command, self.path, self.headers, body)
+                outer.requests.append(req)
+                try:
+                    r = outer.handler(req)
+                except Exception as e:  # a checking mock reports a bad request as 400
+                    r = (400, {"Content-Type": "text/plain"}, "mock rejected request: %s" % e)
+                if callable(r):
+                    r(self)
+                    return
+                if r is None:
+                    r = (200, {"Content-Type": "application/json"}, "{}")
+                status, headers, payload = r
+                if isinstance(payload, str):
+                    payload = payload.encode("utf-8")
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_POST = _any
+            do_GET = _any
+            do_PUT = _any
+
+        self.httpd = ThreadingHTTPServer((host, 0), H)
+        self.httpd.daemon_threads = True
+        self.tls = tls_cert is not None
+        if self.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls_cert, tls_key)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return ("https://localhost:%d" if self.tls else "http://127.0.0.1:%d") % self.port
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Certs:
+    """A private CA and leaf certificates made with the openssl CLI."""
+
+    def __init__(self, workdir):
+        self.dir = os.path.join(workdir, "certs")
+        os.makedirs(self.dir, exist_ok=True)
+        self.ca_key = self._p("ca.key")
+        self.ca = self._p("ca.pem")
+        self._run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.ca_key,
+                   "-out", self.ca, "-days", "2", "-subj", "/CN=pam_otp_sms test CA",
+                   "-addext", "basicConstraints=critical,CA:TRUE",
+                   "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+        self.server_cert, self.server_key = self.leaf("server", "localhost",
+                                                      "DNS:localhost,IP:127.0.0.1")
+        self.wronghost_cert, self.wronghost_key = self.leaf("wronghost", "wrong.example",
+                                                            "DNS:wrong.example")
+        self.selfsigned_key = self._p("self.key")
+        self.selfsigned_cert = self._p("self.pem")
+        self._run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                   self.selfsigned_key, "-out", self.selfsigned_cert, "-days", "2",
+                   "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+
+    def _p(self, name):
+        return os.path.join(self.dir, name)
+
+    def _run(self, args):
+        subprocess.run(["openssl"] + args, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    def leaf(self, name, cn, san):
+        key, csr, crt, ext = (self._p(name + ".key"), self._p(name + ".csr"),
+                              self._p(name + ".pem"), self._p(name + ".ext"))
+        with open(ext, "w") as f:
+            f.write("subjectAltName=%s\nextendedKeyUsage=serverAuth\n" % san)
+        self._run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+                   "-subj", "/CN=" + cn])
+        self._run(["x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key,
+                   "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext])
+        return crt, key
+
+
+def workdir(prefix="otp-test-"):
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o700)
+    return d
+
+
+def run(cmd, env=None, timeout=60, input=None):
+    """Run a command; returns CompletedProcess with text stdout/stderr."""
+    e = dict(os.environ)
+    # The suite must behave the same whatever proxies the caller has set.
+    for k in list(e):
+        if k.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+            del e[k]
+    if env:
+        e.update(env)
+    return subprocess.run(cmd, env=e, timeout=timeout, input=input, capture_output=True,
+                          text=True)
+
+
+def conntest(conf_text, dest, code, usage="SignIn", env=None, timeout=60):
+    """Configure one connector from conf_text and send; returns (rc, line)."""
+    d = workdir("otp-conn-")
+    try:
+        path = os.path.join(d, "conn.conf")
+        with open(path, "w") as f:
+            f.write(conf_text)
+        p = run([tool("conntest"), path, dest, code, usage], env=env, timeout=timeout)
+        return p.returncode, (p.stdout.strip() + (("\n" + p.stderr.strip()) if p.stderr.strip() else ""))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def cfgstr(s):
+    """A libconfig string literal."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
