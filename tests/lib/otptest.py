@@ -249,3 +249,172 @@ def conntest(conf_text, dest, code, usage="SignIn", env=None, timeout=60):
 def cfgstr(s):
     """A libconfig string literal."""
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# ---------------------------------------------------------------------------
+# Full PAM logins: the built module inside real libpam (pam_start_confdir),
+# fake users through nss_wrapper, a loopback gateway, a scripted conversation.
+
+PAM = {0: "PAM_SUCCESS", 3: "PAM_SERVICE_ERR", 4: "PAM_SYSTEM_ERR", 5: "PAM_BUF_ERR",
+       6: "PAM_PERM_DENIED", 7: "PAM_AUTH_ERR", 9: "PAM_AUTHINFO_UNAVAIL", 10: "PAM_USER_UNKNOWN",
+       11: "PAM_MAXTRIES", 19: "PAM_CONV_ERR", 24: "PAM_TRY_AGAIN", 25: "PAM_IGNORE",
+       26: "PAM_ABORT", 31: "PAM_INCOMPLETE"}
+
+DEFAULT_USERS = [
+    # name, uid, gid, groups, gecos, phone, email
+    ("alice", 2001, 2001, [], "Alice", "+819012345678", "alice@example.jp"),
+    ("bob", 2002, 2002, [], "Bob", None, "bob@example.com"),
+    ("carol", 2003, 2003, [], "Carol", None, None),
+    ("dave", 2004, 2004, ["breakglass"], "Dave", "+819011112222", None),
+    ("erin", 2005, 2005, ["breakglassers"], "Erin", "+819033334444", None),
+    ("frank", 2006, 2006, [], "Frank,,+1 555 010 9999,,", "+0123", None),
+    ("grace", 2007, 2007, [], "Grace", "+15551234567", None),
+]
+
+
+class LoginResult:
+    def __init__(self, proc):
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.events = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
+        rcs = [e["rc"] for e in self.events if "rc" in e]
+        self.rcs = [PAM.get(r, str(r)) for r in rcs]
+        self.rc = self.rcs[-1] if self.rcs else "NO-RESULT"
+        self.infos = [e["info"] for e in self.events if "info" in e]
+        self.prompts = [e["prompt"] for e in self.events if "prompt" in e]
+        self.delays = [e["fail_delay"] for e in self.events if "fail_delay" in e]
+        self.authtok = [e["authtok"] for e in self.events if "authtok" in e]
+
+    def __repr__(self):
+        return "rc=%s infos=%r prompts=%r stderr=%r" % (self.rc, self.infos, self.prompts, self.stderr[-500:])
+
+
+class Gateway:
+    """An http-sms (Logto webhook) gateway on loopback that records codes.
+
+    mode: "ok" | status code int | "slow" | "redirect"; the last code received
+    is written to codefile for pamdrv's "@FILE" answers."""
+
+    def __init__(self, codefile):
+        self.codefile = codefile
+        self.mode = "ok"
+        self.received = []
+        self.server = MockServer(self.handle)
+        self.url = self.server.url + "/sms"
+
+    def handle(self, req):
+        if req.path != "/sms" or req.method != "POST":
+            return (404, {}, "no such path")
+        body = req.json()
+        if self.mode == "slow":
+            return lambda h: time.sleep(5)
+        if self.mode == "redirect":
+            return (302, {"Location": "https://evil.example/"}, "")
+        if isinstance(self.mode, int):
+            return (self.mode, {"Content-Type": "application/json"}, '{"error":"nope"}')
+        self.received.append(body)
+        with open(self.codefile, "w") as f:
+            f.write(body["payload"]["code"])
+        return (200, {"Content-Type": "application/json"}, "{}")
+
+    def close(self):
+        self.server.close()
+
+
+class PamEnv:
+    """A private world for one test script: config, contacts, state dir,
+    PAM service files and fake users, all in a temp directory owned by the
+    euid (which the module accepts as 'root' under a test harness)."""
+
+    def __init__(self, users=DEFAULT_USERS, module="testing"):
+        self.dir = workdir("otp-pam-")
+        self.etc = os.path.join(self.dir, "etc")
+        self.pamd = os.path.join(self.dir, "pam.d")
+        os.makedirs(self.etc, mode=0o700)
+        os.makedirs(self.pamd, mode=0o700)
+        self.state = os.path.join(self.dir, "state")
+        self.codefile = os.path.join(self.dir, "code")
+        self.conf = os.path.join(self.etc, "pam_otp_sms.conf")
+        self.contacts = os.path.join(self.etc, "users")
+        self.module = tool("tests/.libs/pam_otp_sms_testing.so" if module == "testing" else ".libs/pam_otp_sms.so")
+        self.users = users
+        self._write_nss()
+        self._write(self.contacts, "".join("%s %s %s\n" % (u[0], u[5] or "-", u[6] or "-")
+                                           for u in users if u[5] or u[6]))
+        self.gateway = Gateway(self.codefile)
+
+    def _write(self, path, text, mode=0o600):
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+
+    def _write_nss(self):
+        self.passwd = os.path.join(self.dir, "passwd")
+        self.group = os.path.join(self.dir, "group")
+        pw = ["root:x:0:0:root:/root:/bin/sh"]
+        groups = {"root": (0, [])}
+        for name, uid, gid, extra, gecos, _, _ in self.users:
+            pw.append("%s:x:%d:%d:%s:/home/%s:/bin/sh" % (name, uid, gid, gecos, name))
+            groups[name] = (gid, [])
+            for g in extra:
+                groups.setdefault(g, (3000 + len(groups), []))[1].append(name)
+        self._write(self.passwd, "\n".join(pw) + "\n", 0o644)
+        self._write(self.group, "".join("%s:x:%d:%s\n" % (g, gid, ",".join(m))
+                                        for g, (gid, m) in groups.items()), 0o644)
+
+    def config(self, extra="", connector=None, sms=True):
+        """Write the config: defaults plus `extra` top-level text."""
+        if connector is None:
+            connector = 'sms: { connector = "http-sms"; http-sms = { endpoint = %s; }; };' % cfgstr(self.gateway.url)
+        text = """
+state: { path = %s; };
+contacts: { file = %s; };
+http: { timeout = 3; connect_timeout = 2; };
+%s
+%s
+""" % (cfgstr(self.state), cfgstr(self.contacts), connector if sms else "", extra)
+        self._write(self.conf, text)
+        return text
+
+    def service(self, name="otp", args="", lines=None):
+        if lines is None:
+            lines = "auth required %s config=%s %s\n" % (self.module, self.conf, args)
+        self._write(os.path.join(self.pamd, name), lines, 0o644)
+        return name
+
+    def ignore_probe_service(self, name="otp-ignore", args=""):
+        """A stack where this module's PAM_IGNORE shows up as PAM_TRY_AGAIN."""
+        return self.service(name, lines=(
+            "auth [success=done ignore=ignore default=die] %s config=%s %s\n"
+            "auth requisite pam_debug.so auth=try_again\n" % (self.module, self.conf, args)))
+
+    def login(self, user, *answers, service="otp", rhost=None, authtok=None, silent=False,
+              times=1, env=None, timeout=60):
+        # The code file keeps the last code the gateway received: a login that
+        # reuses an outstanding code answers with it too.
+        cmd = [tool("pamdrv"), self.pamd, service, user]
+        if rhost is not None:
+            cmd += ["--rhost", rhost]
+        if authtok is not None:
+            cmd += ["--authtok", authtok]
+        if silent:
+            cmd.append("--silent")
+        if times != 1:
+            cmd += ["--times", str(times)]
+        cmd += [a if a != "CODE" else "@" + self.codefile for a in answers]
+        e = {"LD_PRELOAD": "libnss_wrapper.so", "NSS_WRAPPER_PASSWD": self.passwd,
+             "NSS_WRAPPER_GROUP": self.group}
+        if env:
+            e.update(env)
+        return LoginResult(run(cmd, env=e, timeout=timeout))
+
+    def ctl(self, *args, env=None):
+        e = {"LD_PRELOAD": "libnss_wrapper.so", "NSS_WRAPPER_PASSWD": self.passwd,
+             "NSS_WRAPPER_GROUP": self.group}
+        if env:
+            e.update(env)
+        return run([tool("otp-smsctl"), "-c", self.conf] + list(args), env=e)
+
+    def close(self):
+        self.gateway.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
