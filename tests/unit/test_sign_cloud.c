@@ -1,13 +1,17 @@
 /*
  * Unit tests: Aliyun RPC signature v1.0 and Tencent TC3-HMAC-SHA256 against
  * every published vector in providers.md §5B/§5C, plus the encoding edge
- * cases the canonical strings depend on.
+ * cases the canonical strings depend on; and the Logto import of the three
+ * connectors that use them (Logto JSON -> our block -> configure).
  */
 #include "config.h"
 #include <stdlib.h>
 #include <string.h>
 #include "tap.h"
+#include <libconfig.h>
+#include <json-c/json.h>
 #include "src/buf.h"
+#include "src/connectors/connector.h"
 #include "src/crypto.h"
 #include "src/sign_aliyun.h"
 #include "src/sign_tc3.h"
@@ -344,6 +348,107 @@ tc3_vectors(void)
 	otp_buf_free(&b);
 }
 
+/*
+ * Import a Logto connector JSON, parse the printed block with libconfig and
+ * configure the connector from it.  Returns the number of config errors,
+ * or -1 if the import itself failed (why filled).
+ */
+static int
+import_and_configure(const char *id, const char *logto_json, char *why, size_t whylen,
+		     char **text)
+{
+	const struct otp_connector *c = otp_connector_find(id);
+	struct json_object *j = json_tokener_parse(logto_json);
+	struct otp_config_errors errs = { 0 };
+	struct otp_settings s;
+	config_t cfg;
+	size_t len = 0;
+	FILE *f;
+	void *ctx;
+	int rc;
+
+	*text = NULL;
+	if (c == NULL || c->import_logto == NULL || j == NULL) {
+		snprintf(why, whylen, "no connector, no import or bad JSON");
+		json_object_put(j);
+		return -1;
+	}
+	f = open_memstream(text, &len);
+	rc = c->import_logto(j, f, why, whylen);
+	fclose(f);
+	json_object_put(j);
+	if (rc != 0)
+		return -1;
+	config_init(&cfg);
+	if (config_read_string(&cfg, *text) != CONFIG_TRUE) {
+		snprintf(why, whylen, "libconfig: %s", config_error_text(&cfg));
+		config_destroy(&cfg);
+		return -1;
+	}
+	errs.file = "import";
+	otp_settings_open(&s, config_setting_get_member(config_root_setting(&cfg), id), &errs);
+	ctx = calloc(1, c->ctx_size);
+	c->configure(ctx, &s);
+	otp_settings_finish(&s);
+	c->cleanup(ctx);
+	free(ctx);
+	config_destroy(&cfg);
+	if (errs.count > 0)
+		snprintf(why, whylen, "%s", errs.msg[0]);
+	return errs.count;
+}
+
+static void
+logto_import(void)
+{
+	char why[400], *text;
+	int rc;
+
+	rc = import_and_configure("aliyun-sms",
+		"{\"accessKeyId\":\"LTAI5t\",\"accessKeySecret\":\"s3cr\\\"et\",\"signName\":\"\u963f\u91cc\u4e91\","
+		"\"strictPhoneRegionNumberCheck\":true,\"templates\":["
+		"{\"type\":2,\"usageType\":\"SignIn\",\"templateCode\":\"SMS_1\"},"
+		"{\"usageType\":\"Generic\",\"templateCode\":{\"china\":\"SMS_2\",\"overseas\":\"SMS_3\"}}]}",
+		why, sizeof(why), &text);
+	if (!ok(rc == 0, "import aliyun-sms: Logto JSON (string and {china, overseas} codes) configures cleanly"))
+		printf("#   %s\n#   %s\n", why, text ? text : "");
+	ok(text && strstr(text, "templateCode = {") && strstr(text, "type = 2;") &&
+	   strstr(text, "accessKeySecret = \"s3cr\\\"et\";"),
+	   "import aliyun-sms: nested group, integer type and escaped secret printed");
+	free(text);
+	rc = import_and_configure("aliyun-sms", "{\"accessKeyId\":\"a\",\"endpointUrl\":\"x\"}",
+				  why, sizeof(why), &text);
+	ok(rc == -1 && strstr(why, "endpointUrl") != NULL, "import aliyun-sms: unknown Logto key reported");
+	free(text);
+
+	rc = import_and_configure("tencent-sms",
+		"{\"accessKeyId\":\"AKIDx\",\"accessKeySecret\":\"k\",\"signName\":\"s\",\"sdkAppId\":\"1400006666\","
+		"\"region\":\"ap-guangzhou\",\"templates\":[{\"usageType\":\"Generic\",\"templateCode\":\"449739\"}]}",
+		why, sizeof(why), &text);
+	if (!ok(rc == 0, "import tencent-sms: Logto JSON configures cleanly"))
+		printf("#   %s\n", why);
+	free(text);
+	rc = import_and_configure("tencent-sms", "{\"accessKeyId\":\"a\",\"SmsSdkAppId\":\"1\"}",
+				  why, sizeof(why), &text);
+	ok(rc == -1 && strstr(why, "SmsSdkAppId") != NULL, "import tencent-sms: unknown Logto key reported");
+	free(text);
+
+	rc = import_and_configure("aliyun-dm",
+		"{\"accessKeyId\":\"a\",\"accessKeySecret\":\"b\",\"accountName\":\"no-reply@example.com\","
+		"\"regionId\":\"ap-southeast-1\",\"fromAlias\":\"Login\",\"templates\":[{\"usageType\":\"Generic\","
+		"\"subject\":\"Code\",\"content\":\"<p>{{code}}</p>\\n<p>bye</p>\"}]}",
+		why, sizeof(why), &text);
+	if (!ok(rc == 0, "import aliyun-dm: Logto JSON (multi-line HTML content) configures cleanly"))
+		printf("#   %s\n", why);
+	free(text);
+	rc = import_and_configure("aliyun-dm",
+		"{\"accessKeyId\":\"a\",\"accessKeySecret\":\"b\",\"accountName\":\"n@example.com\","
+		"\"templates\":[{\"usageType\":\"Generic\",\"subject\":\"Code\",\"content\":\"no code here\"}]}",
+		why, sizeof(why), &text);
+	ok(rc > 0 && strstr(why, "content") != NULL, "import aliyun-dm: a content without {{code}} is caught at configure");
+	free(text);
+}
+
 int
 main(void)
 {
@@ -354,5 +459,6 @@ main(void)
 	aliyun_logto_vector();
 	aliyun_edge_cases();
 	tc3_vectors();
+	logto_import();
 	return tap_done();
 }
