@@ -285,6 +285,22 @@ if ROOT:
 else:
     t.ok(True, "# SKIP owner test needs root")
 
+# --- what was logged -----------------------------------------------------------
+log = env.log_text()
+for ev in ("sent", "verified", "failed", "rate-limited", "locked", "exempt", "delivery-failed",
+           "config-error", "state-error", "bad-destination"):
+    t.ok(("event=%s " % ev) in log, "syslog has event=%s" % ev)
+codes = {m["payload"]["code"] for m in gw.received}
+t.ok(codes and not any(c in log for c in codes), "no code ever appears in syslog (%d codes checked)" % len(codes))
+t.ok("+819012345678" not in log and "9012345678" not in log, "no full phone number in syslog")
+t.ok("dest=+81******5678" in log, "destinations are masked in syslog")
+lines = [l for l in log.splitlines() if l.strip()]
+t.ok(all(l.count("event=") == 1 for l in lines), "one event per line (a newline in a user name is escaped)",
+     [l for l in lines if l.count("event=") != 1][:3])
+t.ok("nosuchuser" not in log and "etc/shadow" not in log and "user=(unknown)" in log,
+     "names unknown to NSS are never logged (typed passwords end up there)")
+t.ok(all(len(l) < 1200 for l in lines), "log lines are bounded")
+
 # --- production build ignores the test clock seam -------------------------------
 prod = PamEnv(module="production")
 prod.config()
@@ -299,5 +315,6 @@ r = prod.login("alice", "CODE", silent=True)
 t.ok(r.rc == "PAM_SUCCESS" and r.infos == [] and r.prompts, "PAM_SILENT: no info message, the prompt remains", r)
 prod.close()
 
+print('# log sample: ' + '\n# '.join(lines[:3]))
 env.close()
 t.done()

@@ -339,9 +339,24 @@ class PamEnv:
         self.module = tool("tests/.libs/pam_otp_sms_testing.so" if module == "testing" else ".libs/pam_otp_sms.so")
         self.users = users
         self._write_nss()
+        self._write(os.path.join(self.pamd, "other"), "auth required pam_deny.so\n", 0o644)
         self._write(self.contacts, "".join("%s %s %s\n" % (u[0], u[5] or "-", u[6] or "-")
                                            for u in users if u[5] or u[6]))
         self.gateway = Gateway(self.codefile)
+        self.syslog = os.path.join(self.dir, "syslog")
+
+    def log_text(self):
+        """Everything the module has logged so far (via the capture shim)."""
+        try:
+            with open(self.syslog, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def _preload_env(self):
+        return {"LD_PRELOAD": "libnss_wrapper.so " + tool("tests/.libs/syslog_capture.so"),
+                "NSS_WRAPPER_PASSWD": self.passwd, "NSS_WRAPPER_GROUP": self.group,
+                "OTP_SYSLOG_CAPTURE": self.syslog}
 
     def _write(self, path, text, mode=0o600):
         with open(path, "w") as f:
@@ -402,8 +417,7 @@ http: { timeout = 3; connect_timeout = 2; };
         if times != 1:
             cmd += ["--times", str(times)]
         cmd += [a if a != "CODE" else "@" + self.codefile for a in answers]
-        e = {"LD_PRELOAD": "libnss_wrapper.so", "NSS_WRAPPER_PASSWD": self.passwd,
-             "NSS_WRAPPER_GROUP": self.group}
+        e = self._preload_env()
         if env:
             e.update(env)
         return LoginResult(run(cmd, env=e, timeout=timeout))
