@@ -377,17 +377,17 @@ class PamEnv:
         self._write(self.group, "".join("%s:x:%d:%s\n" % (g, gid, ",".join(m))
                                         for g, (gid, m) in groups.items()), 0o644)
 
-    def config(self, extra="", connector=None, sms=True):
+    def config(self, extra="", connector=None, sms=True, http="http: { timeout = 3; connect_timeout = 2; };"):
         """Write the config: defaults plus `extra` top-level text."""
         if connector is None:
             connector = 'sms: { connector = "http-sms"; http-sms = { endpoint = %s; }; };' % cfgstr(self.gateway.url)
         text = """
 state: { path = %s; };
 contacts: { file = %s; };
-http: { timeout = 3; connect_timeout = 2; };
 %s
 %s
-""" % (cfgstr(self.state), cfgstr(self.contacts), connector if sms else "", extra)
+%s
+""" % (cfgstr(self.state), cfgstr(self.contacts), http, connector if sms else "", extra)
         self._write(self.conf, text)
         return text
 
