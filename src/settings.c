@@ -380,6 +380,10 @@ otp_url_check(const char *url, bool allow_plain_http_loopback)
 		why = "must not have a #fragment";
 		goto out;
 	}
+	if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK) {
+		why = "must not have a ?query (secrets in URLs end up in logs)";
+		goto out;
+	}
 out:
 	curl_free(scheme);
 	curl_free(part);

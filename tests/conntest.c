@@ -61,6 +61,10 @@ main(int argc, char **argv)
 	c = otp_connector_find(id);
 	if (c == NULL) {
 		printf("config-error unknown connector %s\n", id ? id : "(none)");
+		free(id);
+		free(hc.ca_file);
+		free(hc.proxy);
+		config_destroy(&cfg);
 		return 2;
 	}
 	otp_settings_group(&root, "settings", true, &set);
@@ -73,6 +77,11 @@ main(int argc, char **argv)
 	if (errs.count > 0) {
 		printf("config-error %s\n", errs.msg[0]);
 		c->cleanup(ctx);
+		free(ctx);
+		free(id);
+		free(hc.ca_file);
+		free(hc.proxy);
+		config_destroy(&cfg);
 		return 2;
 	}
 	vars.code = argv[3];

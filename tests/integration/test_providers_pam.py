@@ -20,9 +20,11 @@ for path in sorted(glob.glob(os.path.join(SRCDIR, "tests", "mocks", "*.py"))):
     spec = importlib.util.spec_from_file_location("mock_" + name, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    if hasattr(mod, "Mock"):
-        mocks.append((name, mod))
-t.ok(len(mocks) >= 10, "found the provider mocks (%d)" % len(mocks))
+    for attr in sorted(dir(mod)):
+        cls = getattr(mod, attr)
+        if attr.endswith("Mock") and isinstance(cls, type) and hasattr(cls, "connector"):
+            mocks.append((name, cls))
+t.ok(len({c.connector for _, c in mocks}) >= 15, "found a mock for every HTTP/SMTP connector (%d)" % len(mocks))
 certs = None
 
 
@@ -40,8 +42,8 @@ def watcher(mock, codefile, stop):
 
 FAILURE_MODE = {"sms": ["auth", "server-error"], "email": ["auth", "server-error"]}
 
-for name, mod in mocks:
-    mock = mod.Mock()
+for name, cls in mocks:
+    mock = cls()
     env = PamEnv()
     if hasattr(mock, "start"):
         if certs is None:

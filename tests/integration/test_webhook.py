@@ -113,6 +113,8 @@ rc, out = conntest('connector = "http-sms"; settings = { endpoint = "http://gw.e
 t.ok(rc == 2 and "https" in out, "plain http to a non-loopback host is a config error", out)
 rc, out = conntest('connector = "http-sms"; settings = { endpoint = "https://u:p@gw.example.com/"; };', "+1", "1")
 t.ok(rc == 2 and "credentials" in out, "credentials in the URL are refused", out)
+rc, out = conntest('connector = "http-sms"; settings = { endpoint = "https://gw.example.com/x?key=secret"; };', "+1", "1")
+t.ok(rc == 2 and "query" in out and "key=secret" not in out, "a ?query in an endpoint is refused (secrets in URLs)", out)
 rc, out = conntest('connector = "http-sms"; settings = { endpoint = "file:///etc/shadow"; };', "+1", "1")
 t.ok(rc == 2, "file:// endpoint refused", out)
 rc, out = conntest('connector = "http-sms"; settings = { endpoint = "https://a.example/"; authorisation = "x"; };', "+1", "1")
