@@ -6,6 +6,7 @@ Mock servers bind to 127.0.0.1 on ephemeral ports and stop with the script.
 """
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -381,13 +382,14 @@ class PamEnv:
         """Write the config: defaults plus `extra` top-level text."""
         if connector is None:
             connector = 'sms: { connector = "http-sms"; http-sms = { endpoint = %s; }; };' % cfgstr(self.gateway.url)
-        text = """
-state: { path = %s; };
-contacts: { file = %s; };
-%s
-%s
-%s
-""" % (cfgstr(self.state), cfgstr(self.contacts), http, connector if sms else "", extra)
+        # A group given in `extra` replaces the default one.
+        parts = []
+        for name, default in (("state", "state: { path = %s; };" % cfgstr(self.state)),
+                              ("contacts", "contacts: { file = %s; };" % cfgstr(self.contacts)),
+                              ("http", http)):
+            if not re.search(r"(^|[\s;])%s\s*:" % name, extra):
+                parts.append(default)
+        text = "\n".join(parts + [connector if sms else "", extra]) + "\n"
         self._write(self.conf, text)
         return text
 
