@@ -14,6 +14,12 @@ if dpkg-query -W -f='${Status}' libpam-otp-sms 2>/dev/null | grep -q 'installed'
 	echo "1..0 # SKIP libpam-otp-sms is already installed on this machine; not touching it"; exit 0
 fi
 
+# The system tests change shared system state (PAM stacks, users, sudoers,
+# packages): run one at a time even under make -j.
+lockdir=/run/lock; [ -d "$lockdir" ] || lockdir=/tmp
+exec 9>"$lockdir/pam_otp_sms-system-tests.lock"
+flock 9
+
 srcdir=${OTP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 PKG=libpam-otp-sms
 n=0 failed=0
@@ -55,8 +61,14 @@ ver=$(sed -n '1s/.*(\(.*\)).*/\1/p' "$srcdir/debian/changelog")
 tree="$tmp/pam-otp-sms-$ver"
 mkdir "$tree"
 if git -C "$srcdir" rev-parse --git-dir >/dev/null 2>&1; then
+	# Tracked and new files; not build directories inside the tree (any
+	# directory holding a config.status, e.g. scripts/test.sh's build-test).
 	git -C "$srcdir" ls-files -z -c -o --exclude-standard |
-		(cd "$srcdir" && while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done) |
+		(cd "$srcdir" && while IFS= read -r -d '' f; do
+			[ -e "$f" ] || continue
+			case "$f" in */*) top=${f%%/*}; [ -e "$top/config.status" ] && continue ;; esac
+			printf '%s\0' "$f"
+		done) |
 		(cd "$srcdir" && tar --null -T - -cf -) | tar -C "$tree" -xf -
 else
 	cp -a "$srcdir/." "$tree/"

@@ -37,6 +37,13 @@ if os.environ.get("OTP_SYSTEM_TESTS") != "1":
     print("1..0 # SKIP set OTP_SYSTEM_TESTS=1 to run the system tests")
     sys.exit(0)
 
+# The system tests change shared system state (PAM stacks, users, sudoers,
+# packages): run one at a time even under make -j.
+import fcntl  # noqa: E402
+_lock = open(os.path.join("/run/lock" if os.path.isdir("/run/lock") else "/tmp",
+                          "pam_otp_sms-system-tests.lock"), "w")
+fcntl.flock(_lock, fcntl.LOCK_EX)
+
 from otptest import TAP, MockServer, SRCDIR, cfgstr, free_port, tool, workdir  # noqa: E402
 
 t = TAP()
