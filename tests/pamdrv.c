@@ -156,6 +156,9 @@ main(int argc, char **argv)
 		pam_set_item(pamh, PAM_AUTHTOK, authtok);
 	for (int t = 0; t < times; t++) {
 		const void *tok = NULL;
+		/* Arms the failalloc shim, if it is preloaded (a no-op otherwise). */
+		if (getenv("OTP_FAILALLOC_AFTER") != NULL)
+			setenv("OTP_FAILALLOC_ARM", "1", 1);
 		rc = pam_authenticate(pamh, flags);
 		printf("{\"rc\": %d, \"name\": \"%s\"}\n", rc, pam_strerror(pamh, rc));
 		pam_get_item(pamh, PAM_AUTHTOK, &tok);

@@ -277,6 +277,7 @@ class LoginResult:
     def __init__(self, proc):
         self.stdout = proc.stdout
         self.stderr = proc.stderr
+        self.returncode = proc.returncode
         self.events = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
         rcs = [e["rc"] for e in self.events if "rc" in e]
         self.rcs = [PAM.get(r, str(r)) for r in rcs]
