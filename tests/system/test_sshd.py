@@ -247,6 +247,23 @@ sms: { connector = "http-sms"; http-sms = { endpoint = %s; authorization = "Bear
     t.ok(not r["auth"] and not r["rounds"], "without the key, keyboard-interactive is not offered", r)
     t.eq(len(gw.sent), 0, "without the key, no message is sent")
 
+    # 1b. A password attempt (PasswordAuthentication no in the drop-in) is
+    #     refused by sshd itself: PAM never runs, nothing is sent.
+    tr = paramiko.Transport(socket.create_connection(("127.0.0.1", port), timeout=10))
+    try:
+        tr.start_client(timeout=15)
+        try:
+            tr.auth_password(USER, "not-a-code")
+            pw_refused = False
+        except paramiko.BadAuthenticationType:
+            pw_refused = True
+        except paramiko.AuthenticationException:
+            pw_refused = True
+        t.ok(pw_refused and not tr.is_authenticated(), "password authentication is refused")
+    finally:
+        tr.close()
+    t.eq(len(gw.sent), 0, "a password attempt sends no message")
+
     # 2. Key, then the code from the gateway.
     r = login(port, key, lambda p: current_code())
     t.eq(r["partial"], ["keyboard-interactive"], "the key is a partial success; kbdint must follow")
