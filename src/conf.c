@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <libconfig.h>
 #include "conf.h"
+#include "contacts.h"
 #include "mem.h"
 
 #define CONFIG_MAX_SIZE (1024 * 1024)
@@ -196,20 +197,99 @@ load_limits(struct otp_config *cfg, struct otp_settings *root)
 	cfg->policy.lockout_time = lt;
 }
 
+/* An absolute path to a root-only secret file (checked again when read). */
+static void
+check_abs(struct otp_settings *s, const char *key, const char *v)
+{
+	if (v != NULL && v[0] != '/')
+		otp_settings_fail(s, key, "must be an absolute path");
+}
+
+static void
+load_url(struct otp_settings *s, const char *key, const char *const schemes[2], char **out)
+{
+	const char *why;
+
+	if (otp_settings_string(s, key, true, NULL, out) != 0 || *out == NULL)
+		return;
+	if (strncmp(*out, schemes[1], strlen(schemes[1])) == 0)
+		return;
+	if (strncmp(*out, schemes[0], strlen(schemes[0])) != 0) {
+		otp_settings_fail(s, key, "must start with %s or %s", schemes[1], schemes[0]);
+		return;
+	}
+	/* The plain scheme is for loopback only, like http:// endpoints. */
+	{
+		char tmp[512];
+		snprintf(tmp, sizeof(tmp), "http://%s", *out + strlen(schemes[0]));
+		why = otp_url_is_loopback(tmp) ? NULL : "the plain scheme is accepted only for loopback";
+	}
+	if (why != NULL)
+		otp_settings_fail(s, key, "%s (use %s)", why, schemes[1]);
+}
+
 static void
 load_state(struct otp_config *cfg, struct otp_settings *root)
 {
-	static const char *const backends[] = { "file", NULL };
-	struct otp_settings s;
-	char *backend = NULL;
+	static const char *const backends[] = { "file", "redis", NULL };
+	static const char *const redis_schemes[2] = { "redis://", "rediss://" };
+	struct otp_state_config *sc = &cfg->state;
+	struct otp_settings s, r;
 
 	otp_settings_group(root, "state", false, &s);
-	otp_settings_choice(&s, "backend", "file", backends, &backend);
-	otp_settings_string(&s, "path", false, OTP_DEFAULT_STATE_DIR, &cfg->state_path);
-	if (cfg->state_path && cfg->state_path[0] != '/')
-		otp_settings_fail(&s, "path", "must be an absolute path");
+	otp_settings_choice(&s, "backend", "file", backends, &sc->backend);
+	otp_settings_string(&s, "path", false, OTP_DEFAULT_STATE_DIR, &sc->path);
+	check_abs(&s, "path", sc->path);
+	otp_settings_string(&s, "key_file", false, NULL, &sc->key_file);
+	check_abs(&s, "key_file", sc->key_file);
+	otp_settings_group(&s, "redis", false, &r);
+	if (sc->backend != NULL && strcmp(sc->backend, "redis") == 0) {
+		if (!otp_state_backend_known("redis"))
+			otp_settings_fail(&s, "backend", "\"redis\" is not available in this build (hiredis missing)");
+		if (sc->key_file == NULL)
+			otp_settings_fail(&s, "key_file", "is required with the redis backend: every host must hash with the same key");
+		load_url(&r, "url", redis_schemes, &sc->url);
+	} else
+		otp_settings_node(&r, "url");
+	otp_settings_string(&r, "user", false, NULL, &sc->user);
+	otp_settings_string(&r, "password_file", false, NULL, &sc->password_file);
+	check_abs(&r, "password_file", sc->password_file);
+	otp_settings_string(&r, "prefix", false, "otp:", &sc->prefix);
+	otp_settings_int(&r, "timeout", 2, 1, 30, &sc->timeout);
+	otp_settings_string(&r, "ca_file", false, NULL, &sc->ca_file);
+	check_abs(&r, "ca_file", sc->ca_file);
+	otp_settings_finish(&r);
 	otp_settings_finish(&s);
-	free(backend);
+}
+
+static void
+load_ldap(struct otp_config *cfg, struct otp_settings *parent, bool used)
+{
+	static const char *const ldap_schemes[2] = { "ldap://", "ldaps://" };
+	struct otp_ldap_config *l = &cfg->ldap;
+	struct otp_settings s;
+
+	if (otp_settings_group(parent, "ldap", used, &s) != 0 || s.group == NULL)
+		return;
+	if (used)
+		load_url(&s, "uri", ldap_schemes, &l->uri);
+	else
+		otp_settings_string(&s, "uri", false, NULL, &l->uri);
+	otp_settings_string(&s, "bind_dn", false, NULL, &l->bind_dn);
+	otp_settings_string(&s, "bind_password_file", false, NULL, &l->bind_password_file);
+	check_abs(&s, "bind_password_file", l->bind_password_file);
+	if (l->bind_dn != NULL && l->bind_password_file == NULL)
+		otp_settings_fail(&s, "bind_password_file", "is required with bind_dn");
+	otp_settings_string(&s, "base", used, NULL, &l->base);
+	otp_settings_string(&s, "filter", false, "(uid=%u)", &l->filter);
+	if (l->filter != NULL && (strstr(l->filter, "%u") == NULL || l->filter[0] != '('))
+		otp_settings_fail(&s, "filter", "must be a filter in parentheses containing %%u");
+	otp_settings_string(&s, "phone_attribute", false, "mobile", &l->phone_attribute);
+	otp_settings_string(&s, "email_attribute", false, "mail", &l->email_attribute);
+	otp_settings_int(&s, "timeout", 5, 1, 60, &l->timeout);
+	otp_settings_string(&s, "ca_file", false, NULL, &l->ca_file);
+	check_abs(&s, "ca_file", l->ca_file);
+	otp_settings_finish(&s);
 }
 
 static void
@@ -236,18 +316,25 @@ load_contacts(struct otp_config *cfg, struct otp_settings *root)
 						"\"gecos\" needs trust_gecos = true: users can change their own GECOS "
 						"fields with chfn, so it is only safe where chfn is restricted");
 			} else if (strcmp(*p, "ldap") == 0) {
-				otp_settings_fail(&s, "sources", "\"ldap\" is not available in this build");
-				continue;
+				src = OTP_SOURCE_LDAP;
+				if (!otp_contacts_ldap_available())
+					otp_settings_fail(&s, "sources", "\"ldap\" is not available in this build (libldap missing)");
 			} else {
-				otp_settings_fail(&s, "sources", "unknown source \"%s\" (file, gecos)", *p);
+				otp_settings_fail(&s, "sources", "unknown source \"%s\" (file, gecos, ldap)", *p);
 				continue;
 			}
 			for (size_t i = 0; i < cfg->nsources; i++)
 				if (cfg->sources[i] == src)
 					otp_settings_fail(&s, "sources", "\"%s\" listed twice", *p);
-			if (cfg->nsources < 2)
+			if (cfg->nsources < 3)
 				cfg->sources[cfg->nsources++] = src;
 		}
+	}
+	{
+		bool ldap_used = false;
+		for (size_t i = 0; i < cfg->nsources; i++)
+			ldap_used |= cfg->sources[i] == OTP_SOURCE_LDAP;
+		load_ldap(cfg, &s, ldap_used);
 	}
 	if (cfg->contacts_file && cfg->contacts_file[0] != '/')
 		otp_settings_fail(&s, "file", "must be an absolute path");
@@ -480,7 +567,22 @@ otp_config_free(struct otp_config *cfg)
 	channel_free(&cfg->email);
 	free(cfg->path);
 	otp_strv_free(cfg->allowed_country_codes);
-	free(cfg->state_path);
+	free(cfg->state.backend);
+	free(cfg->state.path);
+	free(cfg->state.key_file);
+	free(cfg->state.url);
+	free(cfg->state.user);
+	free(cfg->state.password_file);
+	free(cfg->state.prefix);
+	free(cfg->state.ca_file);
+	free(cfg->ldap.uri);
+	free(cfg->ldap.bind_dn);
+	free(cfg->ldap.bind_password_file);
+	free(cfg->ldap.base);
+	free(cfg->ldap.filter);
+	free(cfg->ldap.phone_attribute);
+	free(cfg->ldap.email_attribute);
+	free(cfg->ldap.ca_file);
 	free(cfg->contacts_file);
 	free(cfg->http.proxy);
 	free(cfg->http.ca_file);

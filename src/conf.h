@@ -11,10 +11,24 @@
 #include "connectors/connector.h"
 #include "http.h"
 #include "settings.h"
+#include "state.h"
 #include "state_record.h"
 #include "validate.h"
 
-enum otp_contact_source { OTP_SOURCE_FILE = 1, OTP_SOURCE_GECOS = 2 };
+enum otp_contact_source { OTP_SOURCE_FILE = 1, OTP_SOURCE_GECOS = 2, OTP_SOURCE_LDAP = 3 };
+
+/* `contacts.ldap = { ... }` (used when "ldap" is among the sources). */
+struct otp_ldap_config {
+	char *uri;                  /* ldaps://host or ldap://host (StartTLS required unless loopback) */
+	char *bind_dn;              /* NULL: anonymous */
+	char *bind_password_file;   /* root-only file with the bind password */
+	char *base;
+	char *filter;               /* "(uid=%u)": %u is the RFC 4515-escaped user name */
+	char *phone_attribute;      /* default "mobile" */
+	char *email_attribute;      /* default "mail" */
+	long timeout;               /* seconds */
+	char *ca_file;              /* extra CA for TLS, or NULL */
+};
 
 struct otp_channel_conf {
 	const struct otp_connector *connector;   /* NULL: channel not configured */
@@ -33,12 +47,13 @@ struct otp_config {
 	bool allow_resend;
 	char **allowed_country_codes;
 	/* state */
-	char *state_path;
+	struct otp_state_config state;
 	/* contacts */
-	enum otp_contact_source sources[2];
+	enum otp_contact_source sources[3];
 	size_t nsources;
 	char *contacts_file;
 	bool trust_gecos;
+	struct otp_ldap_config ldap;
 	/* channels in preference order */
 	enum otp_channel channels[2];
 	size_t nchannels;

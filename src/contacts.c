@@ -161,6 +161,10 @@ otp_contacts_lookup(const struct otp_config *cfg, const struct passwd *pw, struc
 				out->source = "file";
 				return OTP_CONTACT_FOUND;
 			}
+		} else if (cfg->sources[i] == OTP_SOURCE_LDAP) {
+			enum otp_contact_rc rc = otp_contacts_ldap_lookup(cfg, pw->pw_name, out, why, whylen);
+			if (rc != OTP_CONTACT_NONE)
+				return rc;
 		} else if (cfg->sources[i] == OTP_SOURCE_GECOS && cfg->trust_gecos) {
 			otp_gecos_contact(pw->pw_gecos, &out->phone, &out->email);
 			if (out->phone != NULL || out->email != NULL) {
@@ -180,3 +184,23 @@ otp_contact_free(struct otp_contact *c)
 	c->phone = NULL;
 	c->email = NULL;
 }
+
+#ifndef HAVE_LDAP
+bool
+otp_contacts_ldap_available(void)
+{
+	return false;
+}
+
+enum otp_contact_rc
+otp_contacts_ldap_lookup(const struct otp_config *cfg, const char *user, struct otp_contact *out,
+			 char *why, size_t whylen)
+{
+	(void)cfg;
+	(void)user;
+	(void)out;
+	/* Unreachable with a valid config (the loader refuses "ldap" in this build). */
+	snprintf(why, whylen, "the ldap contacts source is not available in this build");
+	return OTP_CONTACT_ERROR;
+}
+#endif

@@ -33,6 +33,16 @@ typedef int (*otp_contacts_each_fn)(void *arg, int line, const char *user, const
 				    const char *email);
 int otp_contacts_parse(const char *path, const char *text, otp_contacts_each_fn fn, void *arg,
 		       char *why, size_t whylen);
+/* Is the LDAP source compiled in? */
+bool otp_contacts_ldap_available(void);
+/*
+ * LDAP source (contacts_ldap.c, built with libldap): look up `user` with
+ * the configured filter (RFC 4515-escaped), exactly one entry or an error.
+ * Returns FOUND/NONE/ERROR like otp_contacts_lookup.
+ */
+enum otp_contact_rc otp_contacts_ldap_lookup(const struct otp_config *cfg, const char *user,
+					     struct otp_contact *out, char *why, size_t whylen);
+
 /* The phone and email fields of a GECOS string ("Name,Room,Work,Home,Other"). */
 void otp_gecos_contact(const char *gecos, char **phone, char **email);
 

@@ -108,7 +108,7 @@ open_state(struct flow *f)
 {
 	if (f->state != NULL)
 		return 0;
-	if (otp_state_open(f->cfg->state_path, &f->state, f->err, sizeof(f->err)) != 0) {
+	if (otp_state_open(&f->cfg->state, &f->state, f->err, sizeof(f->err)) != 0) {
 		logev(f, LOG_ERR, "state-error", "reason", f->err, NULL, NULL);
 		return -1;
 	}
@@ -206,19 +206,32 @@ otp_flow_deliver(const struct otp_config *cfg, const struct otp_channel_conf *ch
 	return res->fail == OTP_FAIL_NONE ? 0 : -1;
 }
 
-enum issue_outcome { ISSUED, REUSED, LIMITED, LOCKED, FAILED };
+enum issue_outcome { ISSUED, REUSED, LIMITED, LOCKED, FAILED, RETRY };
+
+/* Report a failed commit; OTP_STATE_RETRY (an optimistic backend lost a race)
+ * is not an error: the caller redoes the step. */
+static bool
+commit_failed(struct flow *f, int rc)
+{
+	if (rc == 0 || rc == OTP_STATE_RETRY)
+		return false;
+	logev(f, LOG_ERR, "state-error", "reason", f->err, NULL, NULL);
+	return true;
+}
+
+#define STATE_RETRIES 8
 
 /* Under the user's (and host's) lock: decide, and persist a new code hash
  * BEFORE anything is sent.  Returns with every lock released. */
 static enum issue_outcome
-issue_code(struct flow *f, bool want_new, char *code, size_t codelen, int64_t *wait_left)
+issue_code_once(struct flow *f, bool want_new, char *code, size_t codelen, int64_t *wait_left)
 {
 	struct otp_state_txn *ut = NULL, *ht = NULL;
 	struct otp_state_record rec;
 	struct otp_host_record host;
 	unsigned char hash[OTP_CODE_HASH_LEN];
 	enum issue_outcome out = FAILED;
-	int timed_out = 0;
+	int timed_out = 0, rc;
 	enum otp_cap cap;
 
 	*wait_left = 0;
@@ -268,24 +281,39 @@ issue_code(struct flow *f, bool want_new, char *code, size_t codelen, int64_t *w
 		memcpy(rec.dest_hash, hash, sizeof(hash));
 	}
 	/* Persist first: no message goes out for a code we could not store. */
-	if (otp_state_commit_user(ut, &rec, f->err, sizeof(f->err)) != 0 ||
-	    otp_state_commit_host(ht, &host, f->err, sizeof(f->err)) != 0) {
-		logev(f, LOG_ERR, "state-error", "reason", f->err, NULL, NULL);
+	rc = otp_state_commit_user(ut, &rec, f->err, sizeof(f->err));
+	if (rc == 0)
+		rc = otp_state_commit_host(ht, &host, f->err, sizeof(f->err));
+	if (rc != 0) {
+		out = commit_failed(f, rc) ? FAILED : RETRY;
 		otp_wipe(code, codelen);
 		goto out;
 	}
 	out = ISSUED;
 	goto out;
 commit:
-	if (otp_state_commit_user(ut, &rec, f->err, sizeof(f->err)) != 0) {
-		logev(f, LOG_ERR, "state-error", "reason", f->err, NULL, NULL);
-		out = FAILED;
-	}
+	rc = otp_state_commit_user(ut, &rec, f->err, sizeof(f->err));
+	if (rc != 0)
+		out = commit_failed(f, rc) ? FAILED : RETRY;
 out:
 	otp_wipe(hash, sizeof(hash));
 	otp_wipe(&rec, sizeof(rec));
 	otp_state_end(ht);
 	otp_state_end(ut);
+	return out;
+}
+
+static enum issue_outcome
+issue_code(struct flow *f, bool want_new, char *code, size_t codelen, int64_t *wait_left)
+{
+	enum issue_outcome out = RETRY;
+
+	for (int i = 0; i < STATE_RETRIES && out == RETRY; i++)
+		out = issue_code_once(f, want_new, code, codelen, wait_left);
+	if (out == RETRY) {
+		logev(f, LOG_ERR, "state-error", "reason", "too many concurrent updates", NULL, NULL);
+		out = FAILED;
+	}
 	return out;
 }
 
@@ -299,17 +327,22 @@ withdraw_code(struct flow *f, const char *code)
 	unsigned char hash[OTP_CODE_HASH_LEN];
 	int timed_out;
 
-	if (otp_state_begin_user(f->state, (uint32_t)f->uid, &f->now, &ut, &rec, &timed_out, f->err,
-				 sizeof(f->err)) != 0)
-		return;
-	otp_code_hash(otp_state_key(f->state), (uint32_t)f->uid, rec.code_issued, code, hash);
-	if (rec.code_active && otp_ct_equal(hash, rec.code_hash, sizeof(hash))) {
-		rec.code_active = false;
-		otp_state_commit_user(ut, &rec, f->err, sizeof(f->err));
+	for (int i = 0; i < STATE_RETRIES; i++) {
+		int rc = 0;
+		if (otp_state_begin_user(f->state, (uint32_t)f->uid, &f->now, &ut, &rec, &timed_out, f->err,
+					 sizeof(f->err)) != 0)
+			return;
+		otp_code_hash(otp_state_key(f->state), (uint32_t)f->uid, rec.code_issued, code, hash);
+		if (rec.code_active && otp_ct_equal(hash, rec.code_hash, sizeof(hash))) {
+			rec.code_active = false;
+			rc = otp_state_commit_user(ut, &rec, f->err, sizeof(f->err));
+		}
+		otp_wipe(hash, sizeof(hash));
+		otp_wipe(&rec, sizeof(rec));
+		otp_state_end(ut);
+		if (rc != OTP_STATE_RETRY)
+			return;
 	}
-	otp_wipe(hash, sizeof(hash));
-	otp_wipe(&rec, sizeof(rec));
-	otp_state_end(ut);
 }
 
 static enum otp_rc
@@ -352,55 +385,77 @@ deliver(struct flow *f, const char *code)
 	return transient ? OTP_ERR_SEND_TRANSIENT : OTP_ERR_SEND;
 }
 
+struct verify_ctx {
+	char norm[OTP_CODE_MAX_DIGITS + 1];
+	bool well_formed;
+	bool counted;                 /* the attempt is on disk already */
+	int64_t issued;               /* which code it was counted against */
+	unsigned char want[OTP_CODE_HASH_LEN];
+};
+
+#define VERIFY_RETRY OTP_RC_LAST
+
+/*
+ * One pass of verification.  The attempt is committed (write-ahead) before
+ * the comparison, so killing the process after a wrong answer never gives
+ * a free guess.  If an optimistic backend loses a race, the pass returns
+ * VERIFY_RETRY and the next pass continues on fresh data without counting
+ * the attempt twice.
+ */
 static enum otp_rc
-verify(struct flow *f, const char *answer)
+verify_once(struct flow *f, struct verify_ctx *v)
 {
 	struct otp_state_txn *ut = NULL;
 	struct otp_state_record rec;
-	unsigned char want[OTP_CODE_HASH_LEN], got[OTP_CODE_HASH_LEN];
-	char norm[OTP_CODE_MAX_DIGITS + 1];
+	unsigned char got[OTP_CODE_HASH_LEN];
 	enum otp_rc rc = OTP_ERR_STATE;
 	enum otp_verify_pre pre;
-	int timed_out, well_formed;
+	int timed_out, crc;
 	bool match;
 
-	well_formed = otp_code_normalize(answer, f->cfg->policy.code_length, norm, sizeof(norm)) == 0;
-	if (!well_formed)
-		snprintf(norm, sizeof(norm), "x"); /* hashes, never matches a digit code */
-	if (otp_clock_now(&f->now) != 0)
-		return OTP_ERR_INTERNAL;
 	if (otp_state_begin_user(f->state, (uint32_t)f->uid, &f->now, &ut, &rec, &timed_out, f->err,
 				 sizeof(f->err)) != 0) {
 		logev(f, LOG_ERR, timed_out ? "lock-timeout" : "state-error", "reason", f->err, NULL, NULL);
 		goto out;
 	}
-	pre = otp_policy_verify_begin(&f->cfg->policy, &rec, &f->now);
-	if (pre != OTP_VERIFY_GO) {
-		if (otp_state_commit_user(ut, &rec, f->err, sizeof(f->err)) != 0) {
-			logev(f, LOG_ERR, "state-error", "reason", f->err, NULL, NULL);
+	if (!v->counted) {
+		pre = otp_policy_verify_begin(&f->cfg->policy, &rec, &f->now);
+		if (pre != OTP_VERIFY_GO) {
+			crc = otp_state_commit_user(ut, &rec, f->err, sizeof(f->err));
+			if (crc != 0) {
+				rc = commit_failed(f, crc) ? OTP_ERR_STATE : VERIFY_RETRY;
+				goto out;
+			}
+			logev(f, LOG_NOTICE, pre == OTP_VERIFY_LOCKED ? "locked" : "failed", "reason",
+			      pre == OTP_VERIFY_LOCKED ? "locked out" :
+			      pre == OTP_VERIFY_EXPIRED ? "code expired" : "no valid code (used, replaced or expired)",
+			      NULL, NULL);
+			rc = pre == OTP_VERIFY_LOCKED ? OTP_ERR_MAXTRIES : OTP_ERR_EXPIRED;
 			goto out;
 		}
-		logev(f, LOG_NOTICE, pre == OTP_VERIFY_LOCKED ? "locked" : "failed", "reason",
-		      pre == OTP_VERIFY_LOCKED ? "locked out" :
-		      pre == OTP_VERIFY_EXPIRED ? "code expired" : "no valid code (used, replaced or expired)",
-		      NULL, NULL);
-		rc = pre == OTP_VERIFY_LOCKED ? OTP_ERR_MAXTRIES : OTP_ERR_EXPIRED;
+		crc = otp_state_commit_user(ut, &rec, f->err, sizeof(f->err));
+		if (crc != 0) {
+			rc = commit_failed(f, crc) ? OTP_ERR_STATE : VERIFY_RETRY;
+			goto out;
+		}
+		v->counted = true;
+		v->issued = rec.code_issued;
+		memcpy(v->want, rec.code_hash, sizeof(v->want));
+	} else if (!rec.code_active || rec.code_issued != v->issued ||
+		   !otp_ct_equal(rec.code_hash, v->want, sizeof(v->want))) {
+		/* Consumed or replaced by a concurrent login meanwhile. */
+		logev(f, LOG_NOTICE, "failed", "reason", "code used or replaced concurrently", NULL, NULL);
+		rc = OTP_ERR_EXPIRED;
 		goto out;
 	}
-	/* Write-ahead: the attempt is on disk before the comparison, so killing
-	 * the process after a wrong answer never yields a free guess. */
-	if (otp_state_commit_user(ut, &rec, f->err, sizeof(f->err)) != 0) {
-		logev(f, LOG_ERR, "state-error", "reason", f->err, NULL, NULL);
-		goto out;
-	}
-	otp_code_hash(otp_state_key(f->state), (uint32_t)f->uid, rec.code_issued, norm, got);
-	memcpy(want, rec.code_hash, sizeof(want));
-	match = otp_ct_equal(want, got, sizeof(want)) && well_formed;
+	otp_code_hash(otp_state_key(f->state), (uint32_t)f->uid, v->issued, v->norm, got);
+	match = otp_ct_equal(v->want, got, sizeof(got)) && v->well_formed;
 	if (match) {
 		otp_policy_verify_success(&rec, &f->now);
-		if (otp_state_commit_user(ut, &rec, f->err, sizeof(f->err)) != 0) {
+		crc = otp_state_commit_user(ut, &rec, f->err, sizeof(f->err));
+		if (crc != 0) {
 			/* Not consumed durably: refuse rather than risk a replay. */
-			logev(f, LOG_ERR, "state-error", "reason", f->err, NULL, NULL);
+			rc = commit_failed(f, crc) ? OTP_ERR_STATE : VERIFY_RETRY;
 			goto out;
 		}
 		logev(f, LOG_NOTICE, "verified", NULL, NULL, NULL, NULL);
@@ -409,8 +464,9 @@ verify(struct flow *f, const char *answer)
 	} else {
 		char att[16];
 		bool done = otp_policy_verify_failure(&f->cfg->policy, &rec, &f->now);
-		if (otp_state_commit_user(ut, &rec, f->err, sizeof(f->err)) != 0) {
-			logev(f, LOG_ERR, "state-error", "reason", f->err, NULL, NULL);
+		crc = otp_state_commit_user(ut, &rec, f->err, sizeof(f->err));
+		if (crc != 0) {
+			rc = commit_failed(f, crc) ? OTP_ERR_STATE : VERIFY_RETRY;
 			goto out;
 		}
 		snprintf(att, sizeof(att), "%u", rec.code_attempts);
@@ -418,17 +474,37 @@ verify(struct flow *f, const char *answer)
 			logev(f, LOG_WARNING, "locked", "reason", "too many failures", "attempts", att);
 			rc = OTP_ERR_MAXTRIES;
 		} else {
-			logev(f, LOG_NOTICE, "failed", "reason", well_formed ? "wrong code" : "malformed answer",
+			logev(f, LOG_NOTICE, "failed", "reason", v->well_formed ? "wrong code" : "malformed answer",
 			      "attempts", att);
 			rc = done ? OTP_ERR_MAXTRIES : OTP_ERR_MISMATCH;
 		}
 	}
 out:
-	otp_wipe(norm, sizeof(norm));
-	otp_wipe(want, sizeof(want));
 	otp_wipe(got, sizeof(got));
 	otp_wipe(&rec, sizeof(rec));
 	otp_state_end(ut);
+	return rc;
+}
+
+static enum otp_rc
+verify(struct flow *f, const char *answer)
+{
+	struct verify_ctx v;
+	enum otp_rc rc = VERIFY_RETRY;
+
+	memset(&v, 0, sizeof(v));
+	v.well_formed = otp_code_normalize(answer, f->cfg->policy.code_length, v.norm, sizeof(v.norm)) == 0;
+	if (!v.well_formed)
+		snprintf(v.norm, sizeof(v.norm), "x"); /* hashes, never matches a digit code */
+	if (otp_clock_now(&f->now) != 0)
+		return OTP_ERR_INTERNAL;
+	for (int i = 0; i < STATE_RETRIES && rc == VERIFY_RETRY; i++)
+		rc = verify_once(f, &v);
+	if (rc == VERIFY_RETRY) {
+		logev(f, LOG_ERR, "state-error", "reason", "too many concurrent updates", NULL, NULL);
+		rc = OTP_ERR_STATE;
+	}
+	otp_wipe(&v, sizeof(v));
 	return rc;
 }
 
@@ -505,6 +581,7 @@ run(struct flow *f)
 		enum issue_outcome io = issue_code(f, want_new, code, sizeof(code), &wait_left);
 		switch (io) {
 		case FAILED:
+		case RETRY:
 			rc = OTP_ERR_STATE;
 			goto out;
 		case LOCKED:

@@ -1,339 +1,71 @@
-/* state.c - file backend of the state cache: safe opens, locks, atomic writes. */
+/* state.c - backend-neutral state transactions: naming, codec, dispatch. */
 #include "config.h"
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-#include "crypto.h"
 #include "mem.h"
 #include "state.h"
+#include "state_backend.h"
+
+#ifdef HAVE_HIREDIS
+extern const struct otp_state_backend otp_state_backend_redis;
+#endif
+
+static const struct otp_state_backend *const backends[] = {
+	&otp_state_backend_file,
+#ifdef HAVE_HIREDIS
+	&otp_state_backend_redis,
+#endif
+	NULL,
+};
 
 struct otp_state {
-	int dirfd;
-	char *path;
+	const struct otp_state_backend *be;
+	void *impl;
 	unsigned char key[OTP_STATE_KEY_LEN];
 };
 
 struct otp_state_txn {
 	struct otp_state *st;
-	int fd;
-	char name[32];
+	void *impl;
+	uint32_t uid;
 };
 
-#define MAX_FILE (64 * 1024)
-
-/* "root" is uid 0, or our own euid when running unprivileged under a test harness. */
-static bool
-owner_ok(uid_t uid)
+static const struct otp_state_backend *
+find_backend(const char *name)
 {
-	return uid == 0 || uid == geteuid();
-}
-
-static int
-check_file(int fd, const char *dir, const char *name, char *err, size_t errlen)
-{
-	struct stat sb;
-
-	if (fstat(fd, &sb) != 0) {
-		snprintf(err, errlen, "%s/%s: cannot stat: %s", dir, name, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s/%s: not a regular file", dir, name);
-		return -1;
-	}
-	if (!owner_ok(sb.st_uid)) {
-		snprintf(err, errlen, "%s/%s: owned by uid %u, not root", dir, name, (unsigned)sb.st_uid);
-		return -1;
-	}
-	if ((sb.st_mode & 07777) != 0600) {
-		snprintf(err, errlen, "%s/%s: mode %04o, must be 0600", dir, name,
-			 (unsigned)(sb.st_mode & 07777));
-		return -1;
-	}
-	if (sb.st_nlink != 1) {
-		snprintf(err, errlen, "%s/%s: has %lu hard links, must have 1", dir, name,
-			 (unsigned long)sb.st_nlink);
-		return -1;
-	}
-	if (sb.st_size > MAX_FILE) {
-		snprintf(err, errlen, "%s/%s: too large (%lld bytes)", dir, name, (long long)sb.st_size);
-		return -1;
-	}
-	return 0;
-}
-
-/* Open dir/name without following links or blocking on FIFOs, then verify it. */
-static int
-open_checked(struct otp_state *st, const char *name, int flags, char *err, size_t errlen)
-{
-	int fd = openat(st->dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
-
-	if (fd < 0) {
-		if (errno == ELOOP)
-			snprintf(err, errlen, "%s/%s: is a symbolic link", st->path, name);
-		else if (errno != ENOENT)
-			snprintf(err, errlen, "%s/%s: cannot open: %s", st->path, name, strerror(errno));
-		return -1;
-	}
-	if (check_file(fd, st->path, name, err, errlen) != 0) {
-		close(fd);
-		errno = EPERM;
-		return -1;
-	}
-	return fd;
-}
-
-static ssize_t
-read_all(int fd, unsigned char *buf, size_t cap)
-{
-	size_t got = 0;
-
-	if (lseek(fd, 0, SEEK_SET) != 0)
-		return -1;
-	while (got < cap) {
-		ssize_t n = read(fd, buf + got, cap - got);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
-static int
-write_all(int fd, const unsigned char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Publish `len` bytes as dir/name atomically: temp + fsync + rename + dir fsync. */
-static int
-atomic_replace(struct otp_state *st, const char *name, const unsigned char *buf, size_t len,
-	       char *err, size_t errlen)
-{
-	char tmp[64];
-	int fd, saved;
-
-	/* One temp name per target, only written under the target's lock; a
-	 * leftover from a crash (or anything planted there) is removed first.
-	 * unlinkat never follows a symlink. */
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	if (unlinkat(st->dirfd, tmp, 0) != 0 && errno != ENOENT) {
-		snprintf(err, errlen, "%s/%s: cannot remove stale temp file: %s", st->path, tmp,
-			 strerror(errno));
-		return -1;
-	}
-	fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s/%s: cannot create: %s", st->path, tmp, strerror(errno));
-		return -1;
-	}
-	if (fchmod(fd, 0600) != 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
-		saved = errno;
-		close(fd);
-		unlinkat(st->dirfd, tmp, 0);
-		snprintf(err, errlen, "%s/%s: write failed: %s", st->path, tmp, strerror(saved));
-		return -1;
-	}
-	if (close(fd) != 0) {
-		saved = errno;
-		unlinkat(st->dirfd, tmp, 0);
-		snprintf(err, errlen, "%s/%s: write failed: %s", st->path, tmp, strerror(saved));
-		return -1;
-	}
-	if (renameat(st->dirfd, tmp, st->dirfd, name) != 0) {
-		saved = errno;
-		unlinkat(st->dirfd, tmp, 0);
-		snprintf(err, errlen, "%s/%s: rename failed: %s", st->path, name, strerror(saved));
-		return -1;
-	}
-	if (fsync(st->dirfd) != 0) {
-		snprintf(err, errlen, "%s: directory fsync failed: %s", st->path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-load_or_create_key(struct otp_state *st, char *err, size_t errlen)
-{
-	unsigned char buf[OTP_STATE_KEY_LEN + 1];
-	char tmp[48], hex[17];
-	unsigned char rnd[8];
-	ssize_t n;
-	int fd;
-
-	for (int attempt = 0; attempt < 3; attempt++) {
-		fd = open_checked(st, ".key", O_RDONLY, err, errlen);
-		if (fd >= 0) {
-			n = read_all(fd, buf, sizeof(buf));
-			close(fd);
-			if (n != OTP_STATE_KEY_LEN) {
-				otp_wipe(buf, sizeof(buf));
-				snprintf(err, errlen, "%s/.key: must be exactly %d bytes", st->path,
-					 OTP_STATE_KEY_LEN);
-				return -1;
-			}
-			memcpy(st->key, buf, OTP_STATE_KEY_LEN);
-			otp_wipe(buf, sizeof(buf));
-			return 0;
-		}
-		if (errno != ENOENT)
-			return -1;
-		/* First use: write a fresh key under a private name, then link it
-		 * into place; linkat fails if another process won the race, and
-		 * then we read theirs. */
-		if (otp_random_bytes(buf, OTP_STATE_KEY_LEN) != 0 || otp_random_bytes(rnd, sizeof(rnd)) != 0) {
-			snprintf(err, errlen, "random generator failed");
-			return -1;
-		}
-		otp_hex(rnd, sizeof(rnd), hex);
-		snprintf(tmp, sizeof(tmp), ".key.%s", hex);
-		fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			otp_wipe(buf, sizeof(buf));
-			snprintf(err, errlen, "%s/.key: cannot create: %s", st->path, strerror(errno));
-			return -1;
-		}
-		if (fchmod(fd, 0600) != 0 || write_all(fd, buf, OTP_STATE_KEY_LEN) != 0 || fsync(fd) != 0) {
-			close(fd);
-			unlinkat(st->dirfd, tmp, 0);
-			otp_wipe(buf, sizeof(buf));
-			snprintf(err, errlen, "%s/.key: cannot write: %s", st->path, strerror(errno));
-			return -1;
-		}
-		close(fd);
-		otp_wipe(buf, sizeof(buf));
-		if (linkat(st->dirfd, tmp, st->dirfd, ".key", 0) != 0 && errno != EEXIST) {
-			unlinkat(st->dirfd, tmp, 0);
-			snprintf(err, errlen, "%s/.key: cannot create: %s", st->path, strerror(errno));
-			return -1;
-		}
-		unlinkat(st->dirfd, tmp, 0);
-		fsync(st->dirfd);
-	}
-	snprintf(err, errlen, "%s/.key: cannot be created", st->path);
-	return -1;
-}
-
-static int
-check_dir(int fd, const char *path, char *err, size_t errlen)
-{
-	struct stat sb;
-
-	if (fstat(fd, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a directory", path);
-		return -1;
-	}
-	if (!owner_ok(sb.st_uid)) {
-		snprintf(err, errlen, "%s: owned by uid %u, not root", path, (unsigned)sb.st_uid);
-		return -1;
-	}
-	if ((sb.st_mode & 0077) != 0) {
-		snprintf(err, errlen, "%s: mode %04o, must be 0700", path, (unsigned)(sb.st_mode & 07777));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-create_dir(const char *path, char *err, size_t errlen)
-{
-	char *parent = strdup(path), *slash;
-	struct stat sb;
-	int pfd, rc = -1;
-
-	if (parent == NULL)
-		return -1;
-	slash = strrchr(parent, '/');
-	if (slash == NULL || slash[1] == '\0') {
-		snprintf(err, errlen, "%s: state path must be absolute", path);
-		goto out;
-	}
-	if (slash == parent)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (pfd < 0) {
-		snprintf(err, errlen, "%s: missing, and its parent %s cannot be opened: %s", path, parent,
-			 strerror(errno));
-		goto out;
-	}
-	/* Only create under a parent nobody else can write to. */
-	if (fstat(pfd, &sb) != 0 || !owner_ok(sb.st_uid) || (sb.st_mode & 0022) != 0) {
-		snprintf(err, errlen, "%s: missing, and parent %s is not root-owned and private", path, parent);
-		close(pfd);
-		goto out;
-	}
-	if (mkdirat(pfd, strrchr(path, '/') + 1, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
-		close(pfd);
-		goto out;
-	}
-	close(pfd);
-	rc = 0;
-out:
-	free(parent);
-	return rc;
+	for (int i = 0; backends[i] != NULL; i++)
+		if (strcmp(backends[i]->name, name ? name : "file") == 0)
+			return backends[i];
+	return NULL;
 }
 
 int
-otp_state_open(const char *dir, struct otp_state **out, char *err, size_t errlen)
+otp_state_backend_known(const char *name)
 {
+	return find_backend(name) != NULL;
+}
+
+int
+otp_state_open(const struct otp_state_config *sc, struct otp_state **out, char *err, size_t errlen)
+{
+	const struct otp_state_backend *be = find_backend(sc->backend);
 	struct otp_state *st;
-	int fd;
 
 	*out = NULL;
-	if (dir == NULL || dir[0] != '/') {
-		snprintf(err, errlen, "state path must be absolute");
-		return -1;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		if (create_dir(dir, err, errlen) != 0)
-			return -1;
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	}
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open: %s", dir,
-			 errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory" : strerror(errno));
-		return -1;
-	}
-	if (check_dir(fd, dir, err, errlen) != 0) {
-		close(fd);
+	if (be == NULL) {
+		snprintf(err, errlen, "state backend \"%s\" is not available in this build", sc->backend);
 		return -1;
 	}
 	st = calloc(1, sizeof(*st));
-	if (st == NULL || (st->path = strdup(dir)) == NULL) {
-		free(st);
-		close(fd);
+	if (st == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	st->dirfd = fd;
-	if (load_or_create_key(st, err, errlen) != 0) {
-		otp_state_close(st);
+	st->be = be;
+	if (be->open(sc, &st->impl, st->key, err, errlen) != 0) {
+		otp_wipe(st->key, sizeof(st->key));
+		free(st);
 		return -1;
 	}
 	*out = st;
@@ -345,10 +77,8 @@ otp_state_close(struct otp_state *st)
 {
 	if (st == NULL)
 		return;
+	st->be->close(st->impl);
 	otp_wipe(st->key, sizeof(st->key));
-	if (st->dirfd >= 0)
-		close(st->dirfd);
-	free(st->path);
 	free(st);
 }
 
@@ -358,85 +88,21 @@ otp_state_key(const struct otp_state *st)
 	return st->key;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/*
- * Lock dir/name, creating it empty if missing.  Because commits replace the
- * file by rename, a lock won on an inode that has since been replaced is
- * worthless: re-check that the name still points at our inode, else retry.
- */
 static int
-lock_file(struct otp_state *st, const char *name, int *timed_out, char *err, size_t errlen)
-{
-	struct timespec start, now;
-	long waited;
-
-	*timed_out = 0;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		struct stat a, b;
-		int fd = open_checked(st, name, O_RDWR, err, errlen);
-		if (fd < 0 && errno == ENOENT) {
-			fd = openat(st->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (fd < 0 && errno == EEXIST)
-				continue;
-			if (fd < 0) {
-				snprintf(err, errlen, "%s/%s: cannot create: %s", st->path, name, strerror(errno));
-				return -1;
-			}
-			if (fchmod(fd, 0600) != 0) {
-				close(fd);
-				snprintf(err, errlen, "%s/%s: cannot chmod: %s", st->path, name, strerror(errno));
-				return -1;
-			}
-		} else if (fd < 0)
-			return -1;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			if (fstat(fd, &a) == 0 && fstatat(st->dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-				return fd;
-			close(fd); /* replaced under us: try the new file */
-			continue;
-		}
-		close(fd);
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			snprintf(err, errlen, "%s/%s: lock failed: %s", st->path, name, strerror(errno));
-			return -1;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-		if (waited >= OTP_STATE_LOCK_TIMEOUT_MS) {
-			*timed_out = 1;
-			snprintf(err, errlen, "%s/%s: lock timeout after %d ms", st->path, name,
-				 OTP_STATE_LOCK_TIMEOUT_MS);
-			return -1;
-		}
-		sleep_ms(5);
-	}
-}
-
-static int
-begin(struct otp_state *st, const char *name, struct otp_state_txn **txn, int *timed_out,
-      char *err, size_t errlen)
+begin(struct otp_state *st, const char *name, uint32_t uid, struct otp_state_txn **txn,
+      unsigned char *buf, size_t *len, int *timed_out, char *err, size_t errlen)
 {
 	struct otp_state_txn *t = calloc(1, sizeof(*t));
 
 	*txn = NULL;
+	*timed_out = 0;
 	if (t == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	t->st = st;
-	snprintf(t->name, sizeof(t->name), "%s", name);
-	t->fd = lock_file(st, name, timed_out, err, errlen);
-	if (t->fd < 0) {
+	t->uid = uid;
+	if (st->be->begin(st->impl, name, &t->impl, buf, OTP_STATE_MAX_BLOB, len, timed_out, err, errlen) != 0) {
 		free(t);
 		return -1;
 	}
@@ -449,53 +115,47 @@ otp_state_begin_user(struct otp_state *st, uint32_t uid, const struct otp_time *
 		     struct otp_state_txn **txn, struct otp_state_record *rec, int *timed_out,
 		     char *err, size_t errlen)
 {
-	unsigned char buf[MAX_FILE];
+	unsigned char buf[OTP_STATE_MAX_BLOB];
 	char name[16];
-	ssize_t n;
+	size_t len = 0;
 	enum otp_decode_result dr;
 
 	snprintf(name, sizeof(name), "%u", uid);
-	if (begin(st, name, txn, timed_out, err, errlen) != 0)
+	if (begin(st, name, uid, txn, buf, &len, timed_out, err, errlen) != 0)
 		return -1;
-	n = read_all((*txn)->fd, buf, sizeof(buf));
-	if (n < 0) {
-		snprintf(err, errlen, "%s/%s: read failed: %s", st->path, name, strerror(errno));
-		goto fail;
-	}
-	dr = otp_state_record_decode(buf, (size_t)n, uid, st->key, rec);
-	otp_wipe(buf, (size_t)n);
+	dr = otp_state_record_decode(buf, len, uid, st->key, rec);
+	otp_wipe(buf, len);
 	if (dr == OTP_DECODE_LOCKOUT_BAD) {
-		snprintf(err, errlen, "%s/%s: record corrupt and its lockout unreadable; refusing "
-			 "(otp-smsctl reset clears it)", st->path, name);
-		goto fail;
+		snprintf(err, errlen, "record %s is corrupt and its lockout unreadable; refusing "
+			 "(otp-smsctl reset clears it)", name);
+		otp_state_end(*txn);
+		*txn = NULL;
+		return -1;
 	}
 	otp_state_record_rebase(rec, now);
 	return 0;
-fail:
-	otp_state_end(*txn);
-	*txn = NULL;
-	return -1;
 }
 
 int
 otp_state_begin_host(struct otp_state *st, const struct otp_time *now, struct otp_state_txn **txn,
 		     struct otp_host_record *rec, int *timed_out, char *err, size_t errlen)
 {
-	unsigned char buf[MAX_FILE];
-	ssize_t n;
+	unsigned char buf[OTP_STATE_MAX_BLOB];
+	size_t len = 0;
 
-	if (begin(st, "host", txn, timed_out, err, errlen) != 0)
+	if (begin(st, "host", 0, txn, buf, &len, timed_out, err, errlen) != 0)
 		return -1;
-	n = read_all((*txn)->fd, buf, sizeof(buf));
-	if (n < 0) {
-		snprintf(err, errlen, "%s/host: read failed: %s", st->path, strerror(errno));
-		otp_state_end(*txn);
-		*txn = NULL;
-		return -1;
-	}
-	otp_host_record_decode(buf, (size_t)n, st->key, rec);
+	otp_host_record_decode(buf, len, st->key, rec);
 	otp_host_record_rebase(rec, now);
 	return 0;
+}
+
+static int
+commit(struct otp_state_txn *txn, const unsigned char *buf, size_t len, char *err, size_t errlen)
+{
+	int rc = txn->st->be->commit(txn->impl, buf, len, err, errlen);
+
+	return rc == OTP_STATE_CONFLICT ? OTP_STATE_RETRY : rc;
 }
 
 int
@@ -504,11 +164,10 @@ otp_state_commit_user(struct otp_state_txn *txn, const struct otp_state_record *
 {
 	unsigned char buf[8192];
 	size_t len = otp_state_record_size();
-	uint32_t uid = (uint32_t)strtoul(txn->name, NULL, 10);
 	int rc;
 
-	otp_state_record_encode(rec, uid, txn->st->key, buf);
-	rc = atomic_replace(txn->st, txn->name, buf, len, err, errlen);
+	otp_state_record_encode(rec, txn->uid, txn->st->key, buf);
+	rc = commit(txn, buf, len, err, errlen);
 	otp_wipe(buf, len);
 	return rc;
 }
@@ -518,10 +177,9 @@ otp_state_commit_host(struct otp_state_txn *txn, const struct otp_host_record *r
 		      char *err, size_t errlen)
 {
 	unsigned char buf[8192];
-	size_t len = otp_host_record_size();
 
 	otp_host_record_encode(rec, txn->st->key, buf);
-	return atomic_replace(txn->st, txn->name, buf, len, err, errlen);
+	return commit(txn, buf, otp_host_record_size(), err, errlen);
 }
 
 void
@@ -529,8 +187,7 @@ otp_state_end(struct otp_state_txn *txn)
 {
 	if (txn == NULL)
 		return;
-	if (txn->fd >= 0)
-		close(txn->fd); /* closing releases the flock */
+	txn->st->be->end(txn->impl);
 	free(txn);
 }
 
@@ -538,18 +195,7 @@ int
 otp_state_reset_user(struct otp_state *st, uint32_t uid, char *err, size_t errlen)
 {
 	char name[16];
-	int timed_out;
-	struct otp_state_txn *t;
 
 	snprintf(name, sizeof(name), "%u", uid);
-	if (begin(st, name, &t, &timed_out, err, errlen) != 0)
-		return -1;
-	if (unlinkat(st->dirfd, name, 0) != 0 && errno != ENOENT) {
-		snprintf(err, errlen, "%s/%s: cannot remove: %s", st->path, name, strerror(errno));
-		otp_state_end(t);
-		return -1;
-	}
-	fsync(st->dirfd);
-	otp_state_end(t);
-	return 0;
+	return st->be->remove(st->impl, name, err, errlen);
 }

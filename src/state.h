@@ -1,13 +1,12 @@
 /*
- * state.h - the root-owned state cache (file backend).
+ * state.h - the state cache: one record per user (named by uid), one host
+ * send counter, and the key for every keyed hash and record MAC.
  *
- * One directory (root, 0700, not a symlink) holds one file per user named
- * by the numeric uid, a "host" file for the host-wide send counter and the
- * ".key" used for every keyed hash and record MAC.  A transaction locks the
- * user's file (flock on the file itself, bounded wait), loads the record,
- * lets the caller apply policy, commits with temp file + fsync + rename +
- * directory fsync, and unlocks.  The lock is never held across network I/O
- * or a prompt: the flow commits and unlocks before sending or asking.
+ * A transaction loads a record, lets the caller apply policy
+ * (state_record.h) and commits it durably.  Where the bytes live is the
+ * backend's business (state_backend.h): the file backend keeps root-owned
+ * files under a flock (see STATEFORMAT); other backends plug in by name.
+ * The flow never holds a transaction across network I/O or a prompt.
  */
 #ifndef OTP_STATE_H
 #define OTP_STATE_H
@@ -17,36 +16,52 @@
 #include "code.h"
 #include "state_record.h"
 
-struct otp_state;       /* an opened, verified state directory */
-struct otp_state_txn;   /* one locked file */
+/* Settings of `state: { ... }` that backends need. */
+struct otp_state_config {
+	char *backend;              /* "file" (default) or another registered backend */
+	char *path;                 /* file backend: the directory */
+	/* shared-state backends */
+	char *key_file;             /* the fleet's keyed-hash key (32 bytes, root-only) */
+	char *url;                  /* redis://host:port/db or rediss://... */
+	char *user;                 /* ACL user, or NULL */
+	char *password_file;        /* root-only file with the password, or NULL */
+	char *prefix;               /* key prefix, default "otp:" */
+	long timeout;               /* seconds, connect and command */
+	char *ca_file;              /* extra CA for rediss:// */
+};
+
+struct otp_state;       /* an opened state */
+struct otp_state_txn;   /* one record under a transaction */
 
 #define OTP_STATE_LOCK_TIMEOUT_MS 3000
+/* Returned by the commit functions when an optimistic backend lost a race:
+ * end the transaction and redo the step on fresh data. */
+#define OTP_STATE_RETRY (-2)
 
-/*
- * Open and verify the directory (creating it 0700 if missing under a safe
- * parent) and load or create the key.  0, or -1 with a one-line reason in
- * err naming the path and the problem.
- */
-int otp_state_open(const char *dir, struct otp_state **out, char *err, size_t errlen);
+/* Is this backend name available in this build? */
+int otp_state_backend_known(const char *name);
+
+/* Open the configured backend and load the key.  0, or -1 with a one-line reason. */
+int otp_state_open(const struct otp_state_config *sc, struct otp_state **out, char *err, size_t errlen);
 void otp_state_close(struct otp_state *st);
 const unsigned char *otp_state_key(const struct otp_state *st);
 
 /*
- * Lock and load the user's record (rebased onto now).  A corrupt record
- * reads as empty, except that an unreadable lockout fails (-1).  0 or -1 with
- * err filled ("lock timeout" is distinguishable: *timed_out set).
+ * Begin a transaction on the user's record, loaded and rebased onto now.
+ * A corrupt record reads as empty, except that an unreadable lockout fails
+ * (-1).  0 or -1 with err filled (*timed_out set for a lock timeout).
  */
 int otp_state_begin_user(struct otp_state *st, uint32_t uid, const struct otp_time *now,
 			 struct otp_state_txn **txn, struct otp_state_record *rec, int *timed_out,
 			 char *err, size_t errlen);
 int otp_state_begin_host(struct otp_state *st, const struct otp_time *now, struct otp_state_txn **txn,
 			 struct otp_host_record *rec, int *timed_out, char *err, size_t errlen);
-/* Durably replace the locked file's contents.  The lock is kept.  0 or -1. */
+/* Store durably; the transaction stays open.  0, -1, or OTP_STATE_RETRY. */
 int otp_state_commit_user(struct otp_state_txn *txn, const struct otp_state_record *rec,
 			  char *err, size_t errlen);
 int otp_state_commit_host(struct otp_state_txn *txn, const struct otp_host_record *rec,
 			  char *err, size_t errlen);
-/* Unlock and free (NULL is fine). */
+/* End the transaction (NULL is fine). */
 void otp_state_end(struct otp_state_txn *txn);
 /* Remove the user's record (otp-smsctl reset).  0, or -1 with err. */
 int otp_state_reset_user(struct otp_state *st, uint32_t uid, char *err, size_t errlen);

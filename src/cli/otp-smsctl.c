@@ -141,11 +141,11 @@ cmd_check(const char *conf)
 			otp_free_wiped(text, len + 1);
 		}
 	}
-	if (otp_state_open(cfg->state_path, &st, why, sizeof(why)) != 0) {
+	if (otp_state_open(&cfg->state, &st, why, sizeof(why)) != 0) {
 		printf("error: state: %s\n", why);
 		rc = 1;
 	} else {
-		printf("ok: state directory %s\n", cfg->state_path);
+		printf("ok: state backend %s (%s)\n", cfg->state.backend, strcmp(cfg->state.backend, "file") == 0 ? cfg->state.path : cfg->state.url);
 		otp_state_close(st);
 	}
 	for (int ch = OTP_CHANNEL_SMS; ch <= OTP_CHANNEL_EMAIL; ch++) {
@@ -307,7 +307,7 @@ cmd_status(const char *conf, const char *user, bool reset)
 		otp_config_free(cfg);
 		return fail("unknown user %s", user);
 	}
-	if (otp_state_open(cfg->state_path, &st, why, sizeof(why)) != 0 || otp_clock_now(&now) != 0) {
+	if (otp_state_open(&cfg->state, &st, why, sizeof(why)) != 0 || otp_clock_now(&now) != 0) {
 		fail("%s", why);
 		goto out;
 	}

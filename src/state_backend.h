@@ -1,0 +1,40 @@
+/*
+ * state_backend.h - what a state backend implements.  The generic layer
+ * (state.c) names records ("<uid>", "host"), encodes and decodes them and
+ * applies no policy; a backend only stores opaque blobs by name under its
+ * transaction scheme:
+ *   - the file backend locks the file (flock) from begin to end, so commit
+ *     never conflicts;
+ *   - an optimistic backend (Redis WATCH/MULTI) may answer a commit with
+ *     OTP_STATE_CONFLICT, and the flow then redoes the step on fresh data.
+ */
+#ifndef OTP_STATE_BACKEND_H
+#define OTP_STATE_BACKEND_H
+
+#include <stddef.h>
+#include "code.h"
+
+struct otp_state_config;
+
+#define OTP_STATE_CONFLICT (-2)
+#define OTP_STATE_MAX_BLOB (64 * 1024)
+
+struct otp_state_backend {
+	const char *name;                   /* state.backend value */
+	/* Connect/verify and load the keyed-hash key.  0, or -1 with err. */
+	int (*open)(const struct otp_state_config *sc, void **impl,
+		    unsigned char key[OTP_STATE_KEY_LEN], char *err, size_t errlen);
+	void (*close)(void *impl);
+	/* Start a transaction on `name` and read its blob (len 0: none).  0/-1. */
+	int (*begin)(void *impl, const char *name, void **txn, unsigned char *buf, size_t cap,
+		     size_t *len, int *timed_out, char *err, size_t errlen);
+	/* Store the blob durably; the transaction stays open.  0, -1 or OTP_STATE_CONFLICT. */
+	int (*commit)(void *txn, const unsigned char *buf, size_t len, char *err, size_t errlen);
+	void (*end)(void *txn);
+	/* Delete `name` (otp-smsctl reset).  0/-1. */
+	int (*remove)(void *impl, const char *name, char *err, size_t errlen);
+};
+
+extern const struct otp_state_backend otp_state_backend_file;
+
+#endif
