@@ -118,10 +118,21 @@ open_state(struct flow *f)
 static int
 ask(struct flow *f, const char *info, char **answer)
 {
-	const char *shown = f->req->silent ? NULL : info;
+	char combined[512];
+	const char *shown = info, *prompt = f->cfg->prompt;
 
+	/*
+	 * PAM_SILENT forbids informational messages, and sudo always passes it.
+	 * Where the code went is still needed to answer, so it moves into the
+	 * prompt itself, which PAM_SILENT does not suppress.
+	 */
+	if (f->req->silent) {
+		snprintf(combined, sizeof(combined), "%s %s", info, f->cfg->prompt);
+		shown = NULL;
+		prompt = combined;
+	}
 	*answer = NULL;
-	if (f->req->conv.ask(f->req->conv.arg, shown, f->cfg->prompt, answer) != 0 || *answer == NULL) {
+	if (f->req->conv.ask(f->req->conv.arg, shown, prompt, answer) != 0 || *answer == NULL) {
 		otp_free_secret(*answer);
 		*answer = NULL;
 		return -1;

@@ -313,6 +313,11 @@ with open(prod.module, "rb") as f:
     t.ok(b"OTP_TEST_CLOCK_OFFSET" not in f.read(), "the production module does not contain the test seam")
 r = prod.login("alice", "CODE", silent=True)
 t.ok(r.rc == "PAM_SUCCESS" and r.infos == [] and r.prompts, "PAM_SILENT: no info message, the prompt remains", r)
+t.eq(r.prompts, ["Code sent to +81 \u2022\u2022\u2022 \u2022\u2022\u2022 5678. Verification code: "],
+     "PAM_SILENT (sudo): where the code went moves into the prompt")
+r = prod.login("nosuchuser", "1", silent=True)
+t.ok(re.fullmatch(r"Code sent to \+\d+ \u2022\u2022\u2022 \u2022\u2022\u2022 \d{4}\. Verification code: ", r.prompts[0]) is not None,
+     "PAM_SILENT decoy prompt has the same shape", r.prompts)
 prod.close()
 
 print('# log sample: ' + '\n# '.join(lines[:3]))
