@@ -19,6 +19,7 @@
 #include "src/flow.h"
 #include "src/log.h"
 #include "src/mem.h"
+#include "src/sms_length.h"
 #include "src/state.h"
 #include "src/validate.h"
 
@@ -168,7 +169,20 @@ cmd_check(const char *conf)
 					rc = 1;
 					continue;
 				}
-				printf("ok: %s template %s renders %zu bytes\n", c->connector->id, types[k], strlen(text));
+				if (ch == OTP_CHANNEL_SMS) {
+					int enc;
+					size_t units, parts = otp_sms_segments(text, &enc, &units);
+					if (parts > 1)
+						printf("warning: %s template %s needs %zu SMS segments (%zu %s units; "
+						       "one SMS holds %d): each code costs %zu messages\n",
+						       c->connector->id, types[k], parts, units,
+						       enc == OTP_SMS_GSM7 ? "GSM-7" : "UCS-2",
+						       enc == OTP_SMS_GSM7 ? OTP_SMS_GSM7_SINGLE : OTP_SMS_UCS2_SINGLE, parts);
+					else
+						printf("ok: %s template %s fits one SMS (%zu %s units)\n", c->connector->id,
+						       types[k], units, enc == OTP_SMS_GSM7 ? "GSM-7" : "UCS-2");
+				} else
+					printf("ok: %s template %s renders %zu bytes\n", c->connector->id, types[k], strlen(text));
 				otp_free_secret(text);
 			}
 		}

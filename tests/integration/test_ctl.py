@@ -124,6 +124,18 @@ env.config(connector="", sms=False)
 p = env.ctl("check")
 t.ok(p.returncode == 1 and "no channel" in p.stdout, "a config without any channel is invalid", p.stdout)
 
+# --- SMS segment warnings (check renders the templates) --------------------------
+gwconf = 'sms: { connector = "sms-gateway"; sms-gateway = { gateway_url = %s; template = %s; }; };'
+env.config(connector=gwconf % (cfgstr(gw.url), cfgstr("Your code is {{code}}")))
+p = env.ctl("check")
+t.ok(p.returncode == 0 and "fits one SMS" in p.stdout and "GSM-7" in p.stdout, "check: a short ASCII template fits one SMS", p.stdout)
+jp = "\u8a8d\u8a3c\u30b3\u30fc\u30c9\u306f {{code}} \u3067\u3059\u3002" + "\u3042" * 60
+env.config(connector=gwconf % (cfgstr(gw.url), cfgstr(jp)))
+p = env.ctl("check")
+t.ok(p.returncode == 0 and "warning:" in p.stdout and "2 SMS segments" in p.stdout and "UCS-2" in p.stdout,
+     "check: a long Japanese template warns (UCS-2, 70 per SMS)", p.stdout)
+env.config(connector=base)
+
 # --- GECOS source ---------------------------------------------------------------
 env.config(connector=base, extra='contacts: { file = %s; sources = [ "file", "gecos" ]; trust_gecos = true; };'
            % cfgstr(env.contacts))
