@@ -56,6 +56,11 @@ check_file(int fd, const char *dir, const char *name, char *err, size_t errlen)
 			 (unsigned)(sb.st_mode & 07777));
 		return -1;
 	}
+	if (sb.st_nlink == 0) {
+		/* Replaced by a rename between our open and fstat: not an attack. */
+		snprintf(err, errlen, "%s/%s: replaced while being opened", dir, name);
+		return -2;
+	}
 	if (sb.st_nlink != 1) {
 		snprintf(err, errlen, "%s/%s: has %lu hard links, must have 1", dir, name,
 			 (unsigned long)sb.st_nlink);
@@ -81,12 +86,18 @@ open_checked(struct file_state *st, const char *name, int flags, char *err, size
 			snprintf(err, errlen, "%s/%s: cannot open: %s", st->path, name, strerror(errno));
 		return -1;
 	}
-	if (check_file(fd, st->path, name, err, errlen) != 0) {
+	switch (check_file(fd, st->path, name, err, errlen)) {
+	case 0:
+		return fd;
+	case -2:
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	default:
 		close(fd);
 		errno = EPERM;
 		return -1;
 	}
-	return fd;
 }
 
 static ssize_t
@@ -126,14 +137,21 @@ write_all(int fd, const unsigned char *buf, size_t len)
 	return 0;
 }
 
-/* Publish `len` bytes as dir/name atomically: temp + fsync + rename + dir fsync. */
+/*
+ * Publish `len` bytes as dir/name atomically: temp + fsync + rename + dir
+ * fsync.  The rename unlinks the inode the caller's flock is on, so whoever
+ * opens the name next would get a lock at once: the temp file is locked
+ * before it is renamed into place and handed back in *locked_fd, and the
+ * caller keeps holding that lock for the rest of its transaction.
+ */
 static int
 atomic_replace(struct file_state *st, const char *name, const unsigned char *buf, size_t len,
-	       char *err, size_t errlen)
+	       int *locked_fd, char *err, size_t errlen)
 {
 	char tmp[64];
 	int fd, saved;
 
+	*locked_fd = -1;
 	/* One temp name per target, only written under the target's lock; a
 	 * leftover from a crash (or anything planted there) is removed first.
 	 * unlinkat never follows a symlink. */
@@ -148,25 +166,22 @@ atomic_replace(struct file_state *st, const char *name, const unsigned char *buf
 		snprintf(err, errlen, "%s/%s: cannot create: %s", st->path, tmp, strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, 0600) != 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, 0600) != 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0 ||
+	    flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		saved = errno;
 		close(fd);
 		unlinkat(st->dirfd, tmp, 0);
 		snprintf(err, errlen, "%s/%s: write failed: %s", st->path, tmp, strerror(saved));
 		return -1;
 	}
-	if (close(fd) != 0) {
-		saved = errno;
-		unlinkat(st->dirfd, tmp, 0);
-		snprintf(err, errlen, "%s/%s: write failed: %s", st->path, tmp, strerror(saved));
-		return -1;
-	}
 	if (renameat(st->dirfd, tmp, st->dirfd, name) != 0) {
 		saved = errno;
+		close(fd);
 		unlinkat(st->dirfd, tmp, 0);
 		snprintf(err, errlen, "%s/%s: rename failed: %s", st->path, name, strerror(saved));
 		return -1;
 	}
+	*locked_fd = fd;
 	if (fsync(st->dirfd) != 0) {
 		snprintf(err, errlen, "%s: directory fsync failed: %s", st->path, strerror(errno));
 		return -1;
@@ -395,19 +410,22 @@ lock_file(struct file_state *st, const char *name, int *timed_out, char *err, si
 				snprintf(err, errlen, "%s/%s: cannot chmod: %s", st->path, name, strerror(errno));
 				return -1;
 			}
-		} else if (fd < 0)
+		} else if (fd < 0 && errno != ESTALE)
 			return -1;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			if (fstat(fd, &a) == 0 && fstatat(st->dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
 			    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
 				return fd;
 			close(fd); /* replaced under us: try the new file */
 			continue;
 		}
-		close(fd);
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			snprintf(err, errlen, "%s/%s: lock failed: %s", st->path, name, strerror(errno));
-			return -1;
+		if (fd >= 0) {
+			int saved = errno;
+			close(fd);
+			if (saved != EWOULDBLOCK && saved != EINTR) {
+				snprintf(err, errlen, "%s/%s: lock failed: %s", st->path, name, strerror(saved));
+				return -1;
+			}
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
@@ -458,8 +476,15 @@ static int
 file_commit(void *txnp, const unsigned char *buf, size_t len, char *err, size_t errlen)
 {
 	struct file_txn *t = txnp;
+	int newfd, rc;
 
-	return atomic_replace(t->st, t->name, buf, len, err, errlen);
+	rc = atomic_replace(t->st, t->name, buf, len, &newfd, err, errlen);
+	if (newfd >= 0) {
+		/* The name now refers to newfd's inode: hold the lock there. */
+		close(t->fd);
+		t->fd = newfd;
+	}
+	return rc;
 }
 
 static void

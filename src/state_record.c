@@ -292,8 +292,10 @@ bool
 otp_policy_in_cooldown(const struct otp_policy *p, const struct otp_state_record *r,
 		       const struct otp_time *now)
 {
+	/* A code whose attempts are used up (counted write-ahead by processes
+	 * killed before their verdict) is not worth reusing. */
 	return r->code_active && now->boot < r->code_expires &&
-	       now->boot - r->code_issued < p->resend_after;
+	       now->boot - r->code_issued < p->resend_after && r->code_attempts < p->max_attempts;
 }
 
 unsigned
@@ -369,6 +371,12 @@ otp_policy_verify_begin(const struct otp_policy *p, struct otp_state_record *r,
 	if (now->boot >= r->code_expires || now->boot < r->code_issued) {
 		r->code_active = false;
 		return OTP_VERIFY_EXPIRED;
+	}
+	/* Attempts counted write-ahead by processes that died before their
+	 * verdict still count: no free guesses by killing the login. */
+	if (r->code_attempts >= p->max_attempts) {
+		r->code_active = false;
+		return OTP_VERIFY_NO_CODE;
 	}
 	r->code_attempts++;
 	r->consecutive_failures++;

@@ -5,6 +5,8 @@
  *   pamdrv CONFDIR SERVICE USER [options] [ANSWER...]
  *     --rhost R     set PAM_RHOST          --authtok T  set PAM_AUTHTOK first
  *     --silent      pass PAM_SILENT        --times N    call pam_authenticate N times
+ *     --wait-fd FD  after pam_start, block until FD reads EOF (a pipe barrier
+ *                   that releases many logins at once, for the race tests)
  *
  * Each ANSWER is used for one prompt, in order: a literal string, "@FILE"
  * (read the file when the prompt arrives: the mock gateway writes the code
@@ -125,10 +127,10 @@ main(int argc, char **argv)
 	struct pam_conv pc = { conv, NULL };
 	pam_handle_t *pamh = NULL;
 	const char *rhost = NULL, *authtok = NULL;
-	int flags = 0, times = 1, rc, i;
+	int flags = 0, times = 1, wait_fd = -1, rc, i;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: pamdrv CONFDIR SERVICE USER [--rhost R] [--authtok T] [--silent] [--times N] [ANSWER...]\n");
+		fprintf(stderr, "usage: pamdrv CONFDIR SERVICE USER [--rhost R] [--authtok T] [--silent] [--times N] [--wait-fd FD] [ANSWER...]\n");
 		return 2;
 	}
 	answers = calloc((size_t)argc, sizeof(char *));
@@ -141,6 +143,8 @@ main(int argc, char **argv)
 			flags |= PAM_SILENT;
 		else if (strcmp(argv[i], "--times") == 0 && i + 1 < argc)
 			times = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--wait-fd") == 0 && i + 1 < argc)
+			wait_fd = atoi(argv[++i]);
 		else
 			answers[nanswers++] = argv[i];
 	}
@@ -154,6 +158,13 @@ main(int argc, char **argv)
 		pam_set_item(pamh, PAM_RHOST, rhost);
 	if (authtok)
 		pam_set_item(pamh, PAM_AUTHTOK, authtok);
+	if (wait_fd >= 0) {
+		char b;
+		/* Everything is loaded; start when the test closes the pipe. */
+		while (read(wait_fd, &b, 1) > 0)
+			;
+		close(wait_fd);
+	}
 	for (int t = 0; t < times; t++) {
 		const void *tok = NULL;
 		/* Arms the failalloc shim, if it is preloaded (a no-op otherwise). */
