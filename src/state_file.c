@@ -189,14 +189,78 @@ atomic_replace(struct file_state *st, const char *name, const unsigned char *buf
 	return 0;
 }
 
+/*
+ * Put a fresh key in place as .key.  It is written to an unnamed file
+ * (O_TMPFILE) that is linked in once complete, so a crash leaves nothing
+ * behind; a private name that a crash left as a second link of .key would
+ * fail its link-count check for good.  Without O_TMPFILE or /proc, a
+ * private name is used.  Losing the race to another process is fine (0):
+ * the caller reads back whatever .key holds.
+ */
+static int
+publish_key(struct file_state *st, const unsigned char *key, char *err, size_t errlen)
+{
+	char tmp[48], proc[48], hex[17];
+	unsigned char rnd[8];
+	int fd, rc, saved;
+
+	fd = openat(st->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (fchmod(fd, 0600) != 0 || write_all(fd, key, OTP_STATE_KEY_LEN) != 0 || fsync(fd) != 0) {
+			saved = errno;
+			close(fd);
+			snprintf(err, errlen, "%s/.key: cannot write: %s", st->path, strerror(saved));
+			return -1;
+		}
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		rc = linkat(AT_FDCWD, proc, st->dirfd, ".key", AT_SYMLINK_FOLLOW);
+		saved = errno;
+		close(fd);
+		if (rc == 0 || saved == EEXIST)
+			return 0;
+		if (saved != ENOENT) {
+			snprintf(err, errlen, "%s/.key: cannot create: %s", st->path, strerror(saved));
+			return -1;
+		}
+	} else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+		snprintf(err, errlen, "%s/.key: cannot create: %s", st->path, strerror(errno));
+		return -1;
+	}
+	if (otp_random_bytes(rnd, sizeof(rnd)) != 0) {
+		snprintf(err, errlen, "random generator failed");
+		return -1;
+	}
+	otp_hex(rnd, sizeof(rnd), hex);
+	snprintf(tmp, sizeof(tmp), ".key.%s", hex);
+	fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s/.key: cannot create: %s", st->path, strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, 0600) != 0 || write_all(fd, key, OTP_STATE_KEY_LEN) != 0 || fsync(fd) != 0) {
+		saved = errno;
+		close(fd);
+		unlinkat(st->dirfd, tmp, 0);
+		snprintf(err, errlen, "%s/.key: cannot write: %s", st->path, strerror(saved));
+		return -1;
+	}
+	close(fd);
+	if (linkat(st->dirfd, tmp, st->dirfd, ".key", 0) != 0 && errno != EEXIST) {
+		saved = errno;
+		unlinkat(st->dirfd, tmp, 0);
+		snprintf(err, errlen, "%s/.key: cannot create: %s", st->path, strerror(saved));
+		return -1;
+	}
+	unlinkat(st->dirfd, tmp, 0);
+	return 0;
+}
+
 static int
 load_or_create_key(struct file_state *st, unsigned char key[OTP_STATE_KEY_LEN], char *err, size_t errlen)
 {
 	unsigned char buf[OTP_STATE_KEY_LEN + 1];
-	char tmp[48], hex[17];
-	unsigned char rnd[8];
 	ssize_t n;
-	int fd;
+	int fd, rc;
 
 	for (int attempt = 0; attempt < 3; attempt++) {
 		fd = open_checked(st, ".key", O_RDONLY, err, errlen);
@@ -215,36 +279,15 @@ load_or_create_key(struct file_state *st, unsigned char key[OTP_STATE_KEY_LEN], 
 		}
 		if (errno != ENOENT)
 			return -1;
-		/* First use: write a fresh key under a private name, then link it
-		 * into place; linkat fails if another process won the race, and
-		 * then we read theirs. */
-		if (otp_random_bytes(buf, OTP_STATE_KEY_LEN) != 0 || otp_random_bytes(rnd, sizeof(rnd)) != 0) {
+		/* First use: publish a fresh key (or lose the race), read it back. */
+		if (otp_random_bytes(buf, OTP_STATE_KEY_LEN) != 0) {
 			snprintf(err, errlen, "random generator failed");
 			return -1;
 		}
-		otp_hex(rnd, sizeof(rnd), hex);
-		snprintf(tmp, sizeof(tmp), ".key.%s", hex);
-		fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			otp_wipe(buf, sizeof(buf));
-			snprintf(err, errlen, "%s/.key: cannot create: %s", st->path, strerror(errno));
-			return -1;
-		}
-		if (fchmod(fd, 0600) != 0 || write_all(fd, buf, OTP_STATE_KEY_LEN) != 0 || fsync(fd) != 0) {
-			close(fd);
-			unlinkat(st->dirfd, tmp, 0);
-			otp_wipe(buf, sizeof(buf));
-			snprintf(err, errlen, "%s/.key: cannot write: %s", st->path, strerror(errno));
-			return -1;
-		}
-		close(fd);
+		rc = publish_key(st, buf, err, errlen);
 		otp_wipe(buf, sizeof(buf));
-		if (linkat(st->dirfd, tmp, st->dirfd, ".key", 0) != 0 && errno != EEXIST) {
-			unlinkat(st->dirfd, tmp, 0);
-			snprintf(err, errlen, "%s/.key: cannot create: %s", st->path, strerror(errno));
+		if (rc != 0)
 			return -1;
-		}
-		unlinkat(st->dirfd, tmp, 0);
 		fsync(st->dirfd);
 	}
 	snprintf(err, errlen, "%s/.key: cannot be created", st->path);
