@@ -314,6 +314,28 @@ check_dir(int fd, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Whoever can write the parent can rename the whole directory away and put
+ * another one in its place (an empty one: no counters, no lockout).  A
+ * sticky root-owned parent (/tmp) lets nobody else rename it.
+ */
+static int
+check_parent(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (fstatat(fd, "..", &sb, 0) != 0 || !S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s: cannot check the parent directory", path);
+		return -1;
+	}
+	if (!owner_ok(sb.st_uid) || ((sb.st_mode & 0022) != 0 && (sb.st_mode & S_ISVTX) == 0)) {
+		snprintf(err, errlen, "%s: parent directory is not root-owned or is group/world-writable (mode %04o)",
+			 path, (unsigned)(sb.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 create_dir(const char *path, char *err, size_t errlen)
 {
@@ -380,7 +402,7 @@ file_open(const struct otp_state_config *sc, void **impl, unsigned char key[OTP_
 			 errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory" : strerror(errno));
 		return -1;
 	}
-	if (check_dir(fd, dir, err, errlen) != 0) {
+	if (check_dir(fd, dir, err, errlen) != 0 || check_parent(fd, dir, err, errlen) != 0) {
 		close(fd);
 		return -1;
 	}
