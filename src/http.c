@@ -27,15 +27,71 @@ otp_send_fail(struct otp_send_result *res, enum otp_fail_class cls, const char *
 }
 
 void
-otp_send_set_provider_code(struct otp_send_result *res, const char *code)
+otp_provider_text(const char *in, char *out, size_t outlen)
 {
 	size_t o = 0;
 
+	if (outlen == 0)
+		return;
+	for (const char *p = in ? in : ""; *p && o + 1 < outlen;) {
+		size_t word = strcspn(p, " \t\r\n,;"), digits = strspn(p, "0123456789");
+		const char *repl = NULL;
+		size_t skip = 0;
+		if (memchr(p, '@', word) != NULL) {
+			repl = "<address>";
+			skip = word;
+		} else if (digits >= 6) {
+			repl = "#";
+			skip = digits;
+		}
+		if (repl != NULL) {
+			for (; *repl && o + 1 < outlen; repl++)
+				out[o++] = *repl;
+			p += skip;
+			continue;
+		}
+		out[o++] = ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f) ? *p : '?';
+		p++;
+	}
+	out[o] = '\0';
+}
+
+void
+otp_send_detail(struct otp_send_result *res, const char *prefix, const char *text)
+{
+	size_t n;
+
+	snprintf(res->detail, sizeof(res->detail), "%s", prefix);
+	n = strlen(res->detail);
+	if (text == NULL || n + 3 >= sizeof(res->detail))
+		return;
+	memcpy(res->detail + n, ": ", 2);
+	otp_provider_text(text, res->detail + n + 2, sizeof(res->detail) - n - 2);
+}
+
+void
+otp_send_set_provider_code(struct otp_send_result *res, const char *code)
+{
+	size_t o = 0, run;
+
+	/* A code is an identifier ("21211", "isv.BUSINESS_LIMIT_CONTROL"); a
+	 * run of 6 or more digits would rather be an echoed phone number or
+	 * one-time code, which must not reach the log: it becomes '#'. */
 	for (const unsigned char *p = (const unsigned char *)(code ? code : "");
-	     *p && o + 1 < sizeof(res->provider_code); p++)
+	     *p && o + 1 < sizeof(res->provider_code); p++) {
+		if ((run = strspn((const char *)p, "0123456789")) >= 6) {
+			res->provider_code[o++] = '#';
+			p += run - 1;
+			continue;
+		}
 		res->provider_code[o++] = (*p >= 0x21 && *p < 0x7f) ? (char)*p : '_';
+	}
 	res->provider_code[o] = '\0';
 }
+
+#ifdef OTP_FUZZING
+otp_http_fuzz_fn otp_http_fuzz_answer;
+#endif
 
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned global_refs;

@@ -42,7 +42,15 @@ struct otp_send_result {
 /* Record a failure (class + printf detail) in res; returns -1 for convenience. */
 int otp_send_fail(struct otp_send_result *res, enum otp_fail_class cls, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Store a provider code (sanitised: printable ASCII, capped). */
+/*
+ * Provider error text made safe to log: printable ASCII only, words that
+ * contain '@' become "<address>" and runs of 6+ digits become "#" (providers
+ * echo the destination back), capped at outlen.
+ */
+void otp_provider_text(const char *in, char *out, size_t outlen);
+/* res->detail = "prefix: <provider text made safe>" (just prefix when text is NULL). */
+void otp_send_detail(struct otp_send_result *res, const char *prefix, const char *text);
+/* Store a provider code (sanitised: printable ASCII, capped, runs of 6+ digits -> #). */
 void otp_send_set_provider_code(struct otp_send_result *res, const char *code);
 
 struct otp_http_request {

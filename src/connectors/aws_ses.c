@@ -132,39 +132,6 @@ ses_configure(void *ctx, struct otp_settings *s)
 	return otp_settings_failed(s) ? -1 : 0;
 }
 
-/* Copy a provider message into detail: printable ASCII, addresses masked. */
-static void
-put_detail(struct otp_send_result *res, const char *prefix, const char *text)
-{
-	size_t o;
-	int w = snprintf(res->detail, sizeof(res->detail), "%s", prefix);
-
-	o = w > 0 ? (size_t)w : 0;
-	if (text == NULL || o + 3 >= sizeof(res->detail))
-		return;
-	res->detail[o++] = ':';
-	res->detail[o++] = ' ';
-	for (const char *p = text; *p && o + 1 < sizeof(res->detail);) {
-		size_t n = strcspn(p, " \t\r\n,;");
-		if (memchr(p, '@', n) != NULL) {
-			const char *mask = "<address>";
-			for (const char *m = mask; *m && o + 1 < sizeof(res->detail); m++)
-				res->detail[o++] = *m;
-		} else {
-			for (size_t i = 0; i < n && o + 1 < sizeof(res->detail); i++) {
-				unsigned char ch = (unsigned char)p[i];
-				res->detail[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-			}
-		}
-		p += n;
-		if (*p && o + 1 < sizeof(res->detail)) {
-			res->detail[o++] = (*p == ',' || *p == ';') ? *p : ' ';
-			p++;
-		}
-	}
-	res->detail[o] = '\0';
-}
-
 /* "com.amazonaws.ses#MessageRejected:http://..." -> "MessageRejected" */
 static void
 error_type(const char *raw, char *out, size_t outlen)
@@ -241,7 +208,7 @@ ses_failure(struct json_object *ans, const struct otp_http_response *resp,
 	otp_send_set_provider_code(res, type);
 	snprintf(prefix, sizeof(prefix), "SES HTTP %ld%s%s", resp->status, type[0] ? " " : "", type);
 	res->fail = cls;
-	put_detail(res, prefix, text);
+	otp_send_detail(res, prefix, text);
 	return -1;
 }
 

@@ -100,7 +100,7 @@ read_variables(struct otp_settings *s, const char *key, bool *bad)
 		struct json_object *v = NULL;
 		switch (config_setting_type(e)) {
 		case CONFIG_TYPE_STRING:
-			v = json_object_new_string(config_setting_get_string(e));
+			v = otp_json_new_str(config_setting_get_string(e));
 			break;
 		case CONFIG_TYPE_INT:
 		case CONFIG_TYPE_INT64:
@@ -217,38 +217,6 @@ find_delivery(const struct mailgun *m, const char *usage)
 	return NULL;
 }
 
-/* Copy a provider message into detail: printable ASCII, addresses masked. */
-static void
-put_detail(struct otp_send_result *res, const char *prefix, const char *text)
-{
-	size_t o;
-	int w = snprintf(res->detail, sizeof(res->detail), "%s", prefix);
-
-	o = w > 0 ? (size_t)w : 0;
-	if (text == NULL || o + 3 >= sizeof(res->detail))
-		return;
-	res->detail[o++] = ':';
-	res->detail[o++] = ' ';
-	for (const char *p = text; *p && o + 1 < sizeof(res->detail);) {
-		size_t n = strcspn(p, " \t\r\n,;");
-		if (memchr(p, '@', n) != NULL) {
-			for (const char *k = "<address>"; *k && o + 1 < sizeof(res->detail); k++)
-				res->detail[o++] = *k;
-		} else {
-			for (size_t i = 0; i < n && o + 1 < sizeof(res->detail); i++) {
-				unsigned char ch = (unsigned char)p[i];
-				res->detail[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-			}
-		}
-		p += n;
-		if (*p && o + 1 < sizeof(res->detail)) {
-			res->detail[o++] = (*p == ',' || *p == ';') ? *p : ' ';
-			p++;
-		}
-	}
-	res->detail[o] = '\0';
-}
-
 /* Form body for one message; NULL on failure (res filled). */
 static char *
 mailgun_body(const struct mailgun *m, const struct delivery *d, const struct otp_message *msg,
@@ -324,7 +292,7 @@ mailgun_failure(const struct otp_http_response *resp, struct otp_send_result *re
 	snprintf(prefix, sizeof(prefix), "Mailgun HTTP %ld", resp->status);
 	if (text == NULL && resp->body.data != NULL && resp->body.len < 80 && resp->status != 404)
 		text = resp->body.data;         /* 401 answers a bare "Forbidden" */
-	put_detail(res, prefix, text);
+	otp_send_detail(res, prefix, text);
 	if (ans != NULL)
 		json_object_put(ans);
 	return -1;

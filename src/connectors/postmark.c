@@ -73,38 +73,6 @@ postmark_configure(void *ctx, struct otp_settings *s)
 	return otp_settings_failed(s) ? -1 : 0;
 }
 
-/* Copy a provider message into detail: printable ASCII, addresses masked. */
-static void
-put_detail(struct otp_send_result *res, const char *prefix, const char *text)
-{
-	size_t o;
-	int w = snprintf(res->detail, sizeof(res->detail), "%s", prefix);
-
-	o = w > 0 ? (size_t)w : 0;
-	if (text == NULL || o + 3 >= sizeof(res->detail))
-		return;
-	res->detail[o++] = ':';
-	res->detail[o++] = ' ';
-	for (const char *p = text; *p && o + 1 < sizeof(res->detail);) {
-		size_t n = strcspn(p, " \t\r\n,;");
-		if (memchr(p, '@', n) != NULL) {
-			for (const char *k = "<address>"; *k && o + 1 < sizeof(res->detail); k++)
-				res->detail[o++] = *k;
-		} else {
-			for (size_t i = 0; i < n && o + 1 < sizeof(res->detail); i++) {
-				unsigned char ch = (unsigned char)p[i];
-				res->detail[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-			}
-		}
-		p += n;
-		if (*p && o + 1 < sizeof(res->detail)) {
-			res->detail[o++] = (*p == ',' || *p == ';') ? *p : ' ';
-			p++;
-		}
-	}
-	res->detail[o] = '\0';
-}
-
 /* Postmark API error codes (postmarkapp.com/developer/api/overview). */
 static enum otp_fail_class
 errorcode_class(long code, enum otp_fail_class dflt)
@@ -246,13 +214,13 @@ postmark_send(void *ctx, const struct otp_send_env *env, const struct otp_messag
 		if (code == 300 && text != NULL && strstr(text, "'From'") != NULL)
 			res->fail = OTP_FAIL_CONFIG;
 		snprintf(prefix, sizeof(prefix), "Postmark HTTP %ld ErrorCode %ld", resp.status, code);
-		put_detail(res, prefix, text);
+		otp_send_detail(res, prefix, text);
 	} else if (res->fail == OTP_FAIL_NONE) {
 		otp_send_fail(res, OTP_FAIL_PROTOCOL, "Postmark answered HTTP %ld without ErrorCode 0",
 			      resp.status);
 	} else {
 		snprintf(prefix, sizeof(prefix), "Postmark HTTP %ld", resp.status);
-		put_detail(res, prefix, ans ? otp_json_path_str(ans, "Message") : NULL);
+		otp_send_detail(res, prefix, ans ? otp_json_path_str(ans, "Message") : NULL);
 	}
 out:
 	if (ans != NULL)

@@ -59,38 +59,6 @@ sendgrid_configure(void *ctx, struct otp_settings *s)
 	return otp_settings_failed(s) ? -1 : 0;
 }
 
-/* Copy a provider message into detail: printable ASCII, addresses masked. */
-static void
-put_detail(struct otp_send_result *res, const char *prefix, const char *text)
-{
-	size_t o;
-	int w = snprintf(res->detail, sizeof(res->detail), "%s", prefix);
-
-	o = w > 0 ? (size_t)w : 0;
-	if (text == NULL || o + 3 >= sizeof(res->detail))
-		return;
-	res->detail[o++] = ':';
-	res->detail[o++] = ' ';
-	for (const char *p = text; *p && o + 1 < sizeof(res->detail);) {
-		size_t n = strcspn(p, " \t\r\n,;");
-		if (memchr(p, '@', n) != NULL) {
-			for (const char *k = "<address>"; *k && o + 1 < sizeof(res->detail); k++)
-				res->detail[o++] = *k;
-		} else {
-			for (size_t i = 0; i < n && o + 1 < sizeof(res->detail); i++) {
-				unsigned char ch = (unsigned char)p[i];
-				res->detail[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-			}
-		}
-		p += n;
-		if (*p && o + 1 < sizeof(res->detail)) {
-			res->detail[o++] = (*p == ',' || *p == ';') ? *p : ' ';
-			p++;
-		}
-	}
-	res->detail[o] = '\0';
-}
-
 static struct json_object *
 email_obj(const char *email, const char *name)
 {
@@ -210,7 +178,7 @@ sendgrid_failure(const struct otp_http_response *resp, struct otp_send_result *r
 		snprintf(prefix, sizeof(prefix), "SendGrid HTTP %ld, %zu errors, first", resp->status, n);
 	else
 		snprintf(prefix, sizeof(prefix), "SendGrid HTTP %ld", resp->status);
-	put_detail(res, prefix, text);
+	otp_send_detail(res, prefix, text);
 	if (ans != NULL)
 		json_object_put(ans);
 	return -1;
