@@ -5,6 +5,83 @@
 #include "json.h"
 #include "mem.h"
 
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 (RFC 3629). */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0))
+			return 0;
+		return 3;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80 ||
+		    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/*
+ * json-c copies string bytes as they are, so invalid UTF-8 in one value
+ * (a template or setting from the config) would make the whole body
+ * invalid JSON (RFC 8259 8.1).  Valid text is kept exactly; each byte that
+ * does not start a valid sequence becomes U+FFFD.  Returns a new string
+ * (wipe+free) or NULL when s is valid as it is (or on ENOMEM: *nomem).
+ */
+static char *
+utf8_repair(const char *s, bool *nomem)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t bad = 0, n, o = 0;
+	char *r;
+
+	*nomem = false;
+	for (const unsigned char *q = p; *q; q += n ? n : 1) {
+		n = utf8_len(q);
+		bad += n == 0;
+	}
+	if (bad == 0)
+		return NULL;
+	r = malloc(strlen(s) + 2 * bad + 1);
+	if (r == NULL) {
+		*nomem = true;
+		return NULL;
+	}
+	for (; *p; p += n ? n : 1) {
+		n = utf8_len(p);
+		if (n == 0) {
+			memcpy(r + o, "\xef\xbf\xbd", 3);
+			o += 3;
+		} else {
+			memcpy(r + o, p, n);
+			o += n;
+		}
+	}
+	r[o] = '\0';
+	return r;
+}
+
+struct json_object *
+otp_json_new_str(const char *s)
+{
+	struct json_object *v;
+	bool nomem;
+	char *fixed = utf8_repair(s, &nomem);
+
+	if (nomem)
+		return NULL;
+	v = json_object_new_string(fixed ? fixed : s);
+	otp_free_secret(fixed);
+	return v;
+}
+
 int
 otp_json_add_str(struct json_object *obj, const char *key, const char *value)
 {
@@ -12,7 +89,7 @@ otp_json_add_str(struct json_object *obj, const char *key, const char *value)
 
 	if (value == NULL)
 		return 0;
-	v = json_object_new_string(value);
+	v = otp_json_new_str(value);
 	if (v == NULL)
 		return -1;
 	return otp_json_add_obj(obj, key, v);
@@ -37,9 +114,16 @@ otp_json_add_bool(struct json_object *obj, const char *key, bool value)
 int
 otp_json_add_obj(struct json_object *obj, const char *key, struct json_object *child)
 {
+	char *fixed;
+	bool nomem;
+	int rc;
+
 	if (child == NULL)
 		return -1;
-	if (json_object_object_add(obj, key, child) != 0) {
+	fixed = utf8_repair(key, &nomem);
+	rc = nomem ? -1 : json_object_object_add(obj, fixed ? fixed : key, child);
+	free(fixed);
+	if (rc != 0) {
 		otp_json_put_wiped(child);
 		return -1;
 	}

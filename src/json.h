@@ -11,7 +11,11 @@
 #include <json-c/json.h>
 #include "buf.h"
 
-/* Add a string member (NULL value: member skipped).  0/-1. */
+/* A json-c string; invalid UTF-8 bytes become U+FFFD so that the output
+ * is always valid JSON (valid text is kept exactly).  NULL on ENOMEM. */
+struct json_object *otp_json_new_str(const char *s);
+/* Add a string member (NULL value: member skipped).  0/-1.  Keys and
+ * values go through the same UTF-8 repair as otp_json_new_str. */
 int otp_json_add_str(struct json_object *obj, const char *key, const char *value);
 int otp_json_add_int(struct json_object *obj, const char *key, long long value);
 int otp_json_add_bool(struct json_object *obj, const char *key, bool value);

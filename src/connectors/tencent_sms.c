@@ -202,7 +202,7 @@ out:
 static int
 array_add_str(struct json_object *arr, const char *s)
 {
-	struct json_object *v = json_object_new_string(s);
+	struct json_object *v = otp_json_new_str(s);
 
 	if (v == NULL)
 		return -1;
