@@ -8,6 +8,9 @@
  *     --wait-fd FD  after pam_start, block until FD reads EOF (a pipe barrier
  *                   that releases many logins at once, for the race tests)
  *
+ * USER "@FILE" takes the user name from FILE's bytes (up to 2 MiB; as a C
+ * string it ends at the first NUL): names too long for argv, or with NULs.
+ *
  * Each ANSWER is used for one prompt, in order: a literal string, "@FILE"
  * (read the file when the prompt arrives: the mock gateway writes the code
  * it received there), "!fail" (the conversation fails, like ^C), "!null"
@@ -77,6 +80,25 @@ read_file(const char *path)
 	return strdup(buf);
 }
 
+static char *
+read_user(const char *path)
+{
+	size_t cap = 2u << 20, n;
+	char *buf = calloc(cap + 1, 1);
+	FILE *f = fopen(path, "rb");
+
+	if (buf == NULL || f == NULL) {
+		free(buf);
+		if (f != NULL)
+			fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, cap, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
 static int
 conv(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
 {
@@ -127,6 +149,7 @@ main(int argc, char **argv)
 	struct pam_conv pc = { conv, NULL };
 	pam_handle_t *pamh = NULL;
 	const char *rhost = NULL, *authtok = NULL;
+	char *user;
 	int flags = 0, times = 1, wait_fd = -1, rc, i;
 
 	if (argc < 4) {
@@ -148,9 +171,15 @@ main(int argc, char **argv)
 		else
 			answers[nanswers++] = argv[i];
 	}
-	rc = pam_start_confdir(argv[2], argv[3], &pc, argv[1], &pamh);
+	user = argv[3][0] == '@' ? read_user(argv[3] + 1) : strdup(argv[3]);
+	if (user == NULL) {
+		fprintf(stderr, "pamdrv: cannot read %s\n", argv[3]);
+		return 2;
+	}
+	rc = pam_start_confdir(argv[2], user, &pc, argv[1], &pamh);
 	if (rc != PAM_SUCCESS) {
 		printf("{\"rc\": %d, \"name\": \"start:%s\"}\n", rc, pam_strerror(NULL, rc));
+		free(user);
 		return 1;
 	}
 	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
@@ -179,5 +208,6 @@ main(int argc, char **argv)
 	}
 	pam_end(pamh, rc);
 	free(answers);
+	free(user);
 	return 0;
 }
