@@ -109,6 +109,10 @@ gatewayapi_class(const char *code, enum otp_fail_class http_cls)
 		NULL
 	};
 
+	/* A body never turns a redirect (or anything odd) into another class. */
+	if (http_cls != OTP_FAIL_AUTH && http_cls != OTP_FAIL_RATE_LIMIT &&
+	    http_cls != OTP_FAIL_HTTP_4XX && http_cls != OTP_FAIL_HTTP_5XX)
+		return http_cls;
 	for (int i = 0; destination[i]; i++)
 		if (strcasecmp(code, destination[i]) == 0)
 			return OTP_FAIL_DESTINATION;

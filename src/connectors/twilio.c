@@ -86,6 +86,10 @@ twilio_configure(void *ctx, struct otp_settings *s)
 static enum otp_fail_class
 twilio_class(long code, enum otp_fail_class http_cls)
 {
+	/* A body never turns a redirect (or anything odd) into another class. */
+	if (http_cls != OTP_FAIL_AUTH && http_cls != OTP_FAIL_RATE_LIMIT &&
+	    http_cls != OTP_FAIL_HTTP_4XX && http_cls != OTP_FAIL_HTTP_5XX)
+		return http_cls;
 	switch (code) {
 	case 20003:         /* authentication failed */
 		return OTP_FAIL_AUTH;

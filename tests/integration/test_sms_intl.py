@@ -112,6 +112,7 @@ for mode, cls, pcode in (("auth", "auth", "20003"), ("throttled", "rate-limit", 
                          ("bad-from", "provider", "21606"), ("server-error", "http-5xx", "20500"),
                          ("wrong-account", "provider", "20404")):
     expect_fail(twilio, mode, cls, pcode, mode)
+expect_fail(twilio, "redirect", "redirect", "20429", "302 with a throttling code in the body (not followed)")
 out = expect_fail(twilio, "ok-200", "protocol", "-", "200 instead of 201")
 out = expect_fail(twilio, "no-sid", "protocol", "-", "201 without a Message sid")
 
@@ -266,6 +267,7 @@ out = expect_fail(gatewayapi, "server-error", "http-5xx", "-", "HTTP 500 without
 t.contains(out, "An internal error occurred", "gatewayapi-sms: error message in detail")
 expect_fail(gatewayapi, "throttled", "rate-limit", "-", "HTTP 429")
 expect_fail(gatewayapi, "empty-ids", "protocol", "-", "200 with an empty ids array")
+expect_fail(gatewayapi, "redirect", "redirect", "0x0215", "307 with a blacklist code in the body (not followed)")
 
 config_error('endpoint = "https://messaging.gatewayapi.com/mobile/single"; apiToken = "t"; sender = "S"; ' + TPL,
              "gatewayapi-sms", "endpoint", "Mobile Messaging API URL", "mtsms")

@@ -13,7 +13,8 @@ are {"code": "0x02xx", "incident_uuid", "message", "variables"}.
 Modes: ok, auth (401 0x0229), ip (403 0x0213), no-credit (403 0x0216),
 blacklisted (403 0x0215), country (403 0x0217), bad-request (400 0x0222),
 filtered (422 0x0312), throttled (429), server-error (500 without code),
-empty-ids (200 {"ids": []}).
+empty-ids (200 {"ids": []}), redirect (307 whose body carries 0x0215: must
+stay a redirect).
 """
 import base64
 import json
@@ -111,6 +112,9 @@ class Mock:
         }
         if self.mode in errors:
             return _error(*errors[self.mode])
+        if self.mode == "redirect":
+            st, hdr, body = _error(403, "0x0215", "MSISDN %1 is blacklisted", [str(msisdn)])
+            return 307, dict(hdr, Location="https://gatewayapi.example/rest/mtsms"), body
         if self.mode == "throttled":
             return 429, {"Content-Type": "text/plain"}, "Too Many Requests"
         if self.mode == "empty-ids":

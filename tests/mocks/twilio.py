@@ -10,7 +10,8 @@ failures use Twilio's error body {code, message, more_info, status}.
 Modes: ok, auth (401/20003), throttled (429/20429), bad-number (400/21211),
 not-mobile (400/21614), unsubscribed (400/21610), region (400/21408),
 bad-from (400/21606), server-error (500/20500), wrong-account (404/20404),
-ok-200 (a 200 instead of 201), no-sid (201 without a Message sid).
+ok-200 (a 200 instead of 201), no-sid (201 without a Message sid), redirect
+(302 whose body carries a throttling code: must stay a redirect).
 """
 import base64
 import json
@@ -103,6 +104,9 @@ class Mock:
         }
         if self.mode in mode_errors:
             return _error(*mode_errors[self.mode])
+        if self.mode == "redirect":
+            st, hdr, body = _error(429, 20429, "Too Many Requests")
+            return 302, dict(hdr, Location="https://api.twilio.example/"), body
         if self.mode not in ("ok", "ok-200", "no-sid"):
             raise ValueError("unknown mock mode %r" % self.mode)
         if self.mode == "ok":   # the misshapen answers below are not an acceptance
