@@ -13,6 +13,7 @@
 #include "mem.h"
 #include "net.h"
 #include "settings.h"
+#include "template.h"
 
 int
 otp_send_fail(struct otp_send_result *res, enum otp_fail_class cls, const char *fmt, ...)
@@ -29,29 +30,37 @@ otp_send_fail(struct otp_send_result *res, enum otp_fail_class cls, const char *
 void
 otp_provider_text(const char *in, char *out, size_t outlen)
 {
+	char clean[512];
 	size_t o = 0;
 
 	if (outlen == 0)
 		return;
-	for (const char *p = in ? in : ""; *p && o + 1 < outlen;) {
-		size_t word = strcspn(p, " \t\r\n,;"), digits = strspn(p, "0123456789");
+	/* Control characters and invalid UTF-8 go first; valid UTF-8 (SMS Aero
+	 * answers in Russian) stays, the log escapes it. */
+	otp_sanitize_value(in, clean, sizeof(clean));
+	for (const char *p = clean; *p && o + 1 < outlen;) {
+		size_t word = strcspn(p, " ,;"), digits = strspn(p, "0123456789"), len = 1;
 		const char *repl = NULL;
-		size_t skip = 0;
 		if (memchr(p, '@', word) != NULL) {
 			repl = "<address>";
-			skip = word;
+			len = word;
 		} else if (digits >= 6) {
 			repl = "#";
-			skip = digits;
+			len = digits;
 		}
 		if (repl != NULL) {
 			for (; *repl && o + 1 < outlen; repl++)
 				out[o++] = *repl;
-			p += skip;
+			p += len;
 			continue;
 		}
-		out[o++] = ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f) ? *p : '?';
-		p++;
+		while ((((const unsigned char *)p)[len] & 0xc0) == 0x80)
+			len++; /* one UTF-8 sequence, whole or not at all */
+		if (o + len >= outlen)
+			break;
+		memcpy(out + o, p, len);
+		o += len;
+		p += len;
 	}
 	out[o] = '\0';
 }

@@ -43,9 +43,9 @@ struct otp_send_result {
 int otp_send_fail(struct otp_send_result *res, enum otp_fail_class cls, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /*
- * Provider error text made safe to log: printable ASCII only, words that
- * contain '@' become "<address>" and runs of 6+ digits become "#" (providers
- * echo the destination back), capped at outlen.
+ * Provider error text made safe to log: control characters and invalid
+ * UTF-8 replaced, words that contain '@' become "<address>" and runs of 6+
+ * digits become "#" (providers echo the destination back), capped at outlen.
  */
 void otp_provider_text(const char *in, char *out, size_t outlen);
 /* res->detail = "prefix: <provider text made safe>" (just prefix when text is NULL). */

@@ -12,16 +12,20 @@
 static void
 settings_path(config_setting_t *node, char *out, size_t outlen)
 {
-	const char *parts[16];
+	char parts[16][72];
 	int n = 0;
 	size_t len = 0;
 
 	out[0] = '\0';
 	for (config_setting_t *p = node; p != NULL && n < 16; p = config_setting_parent(p)) {
 		const char *name = config_setting_name(p);
-		if (name == NULL)
-			break;
-		parts[n++] = name;
+		if (name != NULL)
+			snprintf(parts[n++], sizeof(parts[0]), "%s", name);
+		else if (config_setting_parent(p) != NULL)
+			/* An element of a list: templates.[2].content */
+			snprintf(parts[n++], sizeof(parts[0]), "[%d]", config_setting_index(p) + 1);
+		else
+			break; /* the root */
 	}
 	for (int i = n - 1; i >= 0; i--) {
 		int w = snprintf(out + len, outlen - len, "%s%s", len ? "." : "", parts[i]);

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "sms_length.h"
+#include "validate.h"
 #include "template.h"
 
 /*
@@ -119,16 +120,6 @@ otp_sms_segments(const char *utf8, int *encoding, size_t *units)
 	return total <= single ? 1 : segs;
 }
 
-bool
-otp_sms_is_e164(const char *s)
-{
-	size_t n;
-
-	if (s == NULL || s[0] != '+' || s[1] < '1' || s[1] > '9')
-		return false;
-	n = strspn(s + 1, "0123456789");
-	return s[1 + n] == '\0' && n >= 7 && n <= 15;
-}
 
 int
 otp_sms_msisdn(const char *to, char *out, size_t outlen)
@@ -137,7 +128,7 @@ otp_sms_msisdn(const char *to, char *out, size_t outlen)
 
 	if (outlen > 0)
 		out[0] = '\0';
-	if (!otp_sms_is_e164(to))
+	if (!otp_valid_e164(to))
 		return -1;
 	n = strlen(to + 1);
 	if (n + 1 > outlen)
@@ -146,38 +137,3 @@ otp_sms_msisdn(const char *to, char *out, size_t outlen)
 	return 0;
 }
 
-void
-otp_sms_summarise(const char *in, char *out, size_t outlen)
-{
-	char clean[512];
-	size_t o = 0;
-
-	if (outlen == 0)
-		return;
-	otp_sanitize_value(in, clean, sizeof(clean));
-	for (const char *p = clean; *p && o + 1 < outlen;) {
-		size_t run = strspn(p, "0123456789");
-		if (run >= 5) {
-			out[o++] = '#';
-			p += run;
-			continue;
-		}
-		if (run > 0) {
-			size_t room = outlen - 1 - o, k = run < room ? run : room;
-			memcpy(out + o, p, k);
-			o += k;
-			p += run;
-			continue;
-		}
-		/* Copy one UTF-8 sequence whole, or stop. */
-		size_t len = 1;
-		while ((((const unsigned char *)p)[len] & 0xc0) == 0x80)
-			len++;
-		if (o + len >= outlen)
-			break;
-		memcpy(out + o, p, len);
-		o += len;
-		p += len;
-	}
-	out[o] = '\0';
-}

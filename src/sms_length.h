@@ -1,6 +1,6 @@
 /*
  * sms_length.h - how many SMS a text costs, and small helpers the SMS
- * connectors share (E.164 -> MSISDN digits, summarising provider text).
+ * connectors share (E.164 -> MSISDN digits).
  *
  * Encoding rules (3GPP TS 23.038 / TS 23.040):
  *  - A text that uses only the GSM 03.38 default alphabet and its extension
@@ -45,15 +45,6 @@ bool otp_sms_is_gsm7(const char *utf8);
  * not E.164 or out is too small.
  */
 int otp_sms_msisdn(const char *to, char *out, size_t outlen);
-/* Is s a strict E.164 number "+[1-9][0-9]{6,14}"? */
-bool otp_sms_is_e164(const char *s);
 
-/*
- * Summarise provider-supplied text for res->detail: control characters
- * and invalid UTF-8 cleaned (otp_sanitize_value), every run of 5 or more
- * digits replaced by "#" so a phone number quoted back by the provider never
- * reaches a log, and the result capped to outlen.
- */
-void otp_sms_summarise(const char *in, char *out, size_t outlen);
 
 #endif

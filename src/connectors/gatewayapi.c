@@ -135,7 +135,7 @@ gatewayapi_error(const struct otp_http_response *resp, struct otp_send_result *r
 
 	/* `message` has %1-style holes for `variables` (which may name the
 	 * MSISDN or an IP); only the template text is kept, digits masked. */
-	otp_sms_summarise(j ? otp_json_path_str(j, "message") : NULL, why, sizeof(why));
+	otp_provider_text(j ? otp_json_path_str(j, "message") : NULL, why, sizeof(why));
 	if (code != NULL && code[0] != '\0') {
 		otp_send_set_provider_code(res, code);
 		otp_send_fail(res, gatewayapi_class(code, res->fail), "GatewayAPI %s: %s (HTTP %ld)",

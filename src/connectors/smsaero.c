@@ -101,7 +101,7 @@ smsaero_failure(struct json_object *j, const struct otp_http_response *resp,
 			      resp->status);
 		return;
 	}
-	otp_sms_summarise(text, why, sizeof(why));
+	otp_provider_text(text, why, sizeof(why));
 	otp_send_fail(res, cls, "SMS Aero: %s (HTTP %ld)", why[0] ? why : "no message", resp->status);
 }
 

@@ -17,6 +17,7 @@
 #include "../logto_import.h"
 #include "../mem.h"
 #include "../sms_length.h"
+#include "../validate.h"
 
 #define TWILIO_DEFAULT_ENDPOINT "https://api.twilio.com"
 
@@ -59,7 +60,7 @@ twilio_configure(void *ctx, struct otp_settings *s)
 		otp_settings_fail(s, "accountSID", "must be \"AC\" followed by 32 hex digits");
 	otp_settings_secret(s, "authToken", true, &t->auth_token);
 	if (otp_settings_string(s, "fromMessagingServiceSID", true, NULL, &t->sender) == 0) {
-		if (otp_sms_is_e164(t->sender))
+		if (otp_valid_e164(t->sender))
 			t->use_from = true;
 		else if (!is_sid(t->sender, "MG"))
 			otp_settings_fail(s, "fromMessagingServiceSID",
@@ -151,7 +152,7 @@ twilio_send(void *ctx, const struct otp_send_env *env, const struct otp_message 
 		otp_send_fail(res, OTP_FAIL_CONFIG, "no template for usage type and no \"Generic\" template");
 		goto out;
 	}
-	if (!otp_sms_is_e164(msg->to)) {
+	if (!otp_valid_e164(msg->to)) {
 		otp_send_fail(res, OTP_FAIL_DESTINATION, "destination is not an E.164 number");
 		goto out;
 	}

@@ -154,7 +154,7 @@ vonage_judge(const struct otp_http_response *resp, struct otp_send_result *res)
 		if (strcmp(st, "0") == 0)
 			continue;
 		otp_send_set_provider_code(res, st);
-		otp_sms_summarise(otp_json_path_str(m, "error-text"), why, sizeof(why));
+		otp_provider_text(otp_json_path_str(m, "error-text"), why, sizeof(why));
 		otp_send_fail(res, vonage_class(st), "Vonage status %s (%s)%s", res->provider_code,
 			      why[0] ? why : "no error-text", n > 1 ? " in a multi-part message" : "");
 		goto out;

@@ -55,12 +55,11 @@ def expect_fail(mod, mode, cls, pcode, name, **kw):
 
 
 def config_error(conf_settings, connector, key, name, extra=None):
-    """key: the setting the message must name.  Errors inside a template
-    entry name the field alone ('content'): the core's path stops at the
-    unnamed list element."""
+    """key: the setting the message must name; errors inside a template entry
+    name its place in the list ('settings.templates.[1].content')."""
     conf = 'connector = "%s";\nsettings = {\n%s\n};\n' % (connector, conf_settings)
     rc, out = conntest(conf, DEST, "1")
-    want = "'%s'" % key if key == "content" else "'settings.%s'" % key
+    want = "'settings.templates.[1].content'" if key == "content" else "'settings.%s'" % key
     t.ok(rc == 2 and out.startswith("config-error") and want in out
          and (extra is None or extra in out), "%s: %s -> config error naming %s" % (connector, name, key), out)
     if any(s in conf_settings for s in SECRETS):
