@@ -146,7 +146,7 @@ class Mock:
         if not p.get("HtmlBody"):
             return gateway_error(400, "InvalidBody", "HtmlBody or TextBody is required.")
         to = p["ToAddress"]
-        if self.mode == "bad-address" or not re.match(r"^[^@\s,]+@[^@\s,]+$", to):
+        if self.mode in ("bad-address", "bad-number") or not re.match(r"^[^@\s,]+@[^@\s,]+$", to):
             return gateway_error(400, "InvalidToAddress", "The ToAddress is invalid.")
         if "\r" in p["Subject"] or "\n" in p["Subject"]:
             raise ValueError("line break in Subject")

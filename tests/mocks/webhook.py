@@ -3,7 +3,7 @@
 Authorization header, any 2xx is success) and the Auth0-style `sms-gateway`
 (JSON {recipient, body, sender, req?}, HS256 JWT bearer verified here with
 Python's hmac, only 200 is success).  Modes: ok, auth (401), server-error
-(500), throttled (429); sms-gateway also "created" (201: Auth0 treats anything
+(500), throttled (429), bad-number (400); sms-gateway also "created" (201: Auth0 treats anything
 but 200 as failure)."""
 import base64
 import hashlib
@@ -27,6 +27,8 @@ def _failure(mode):
         return 429, {"Retry-After": "60"}, '{"error":"slow down"}'
     if mode == "server-error":
         return 500, {}, '{"error":"boom"}'
+    if mode == "bad-number":
+        return 400, {"Content-Type": "application/json"}, '{"error":"invalid recipient"}'
     return None
 
 
