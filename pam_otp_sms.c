@@ -110,6 +110,7 @@ otp_rc_to_pam(const struct otp_result *r, bool failmode_safe)
 	case OTP_ERR_CONFIG: return PAM_SERVICE_ERR;
 	case OTP_ERR_CONTACTS: return PAM_SERVICE_ERR;
 	case OTP_ERR_STATE: return PAM_AUTHINFO_UNAVAIL;
+	case OTP_ERR_DIRECTORY: return PAM_AUTHINFO_UNAVAIL;
 	case OTP_ERR_DESTINATION: return PAM_AUTHINFO_UNAVAIL;
 	case OTP_ERR_SEND: return PAM_AUTHINFO_UNAVAIL;
 	case OTP_ERR_SEND_TRANSIENT: return failmode_safe ? PAM_IGNORE : PAM_AUTHINFO_UNAVAIL;
@@ -145,6 +146,9 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		const char *off = secure_getenv("OTP_TEST_CLOCK_OFFSET");
 		if (off != NULL)
 			otp_clock_set_offset(strtoll(off, NULL, 10));
+		off = secure_getenv("OTP_TEST_BOOT_OFFSET");
+		if (off != NULL)
+			otp_clock_set_boot_offset(strtoll(off, NULL, 10));
 	}
 #endif
 	/* Same delay for every failure, whatever the reason (pam_unix does 2 s). */

@@ -6,12 +6,18 @@
 #include <unistd.h>
 #include "clock.h"
 
-static int64_t test_offset;
+static int64_t test_offset, test_boot_offset;
 
 void
 otp_clock_set_offset(int64_t offset)
 {
 	test_offset = offset;
+}
+
+void
+otp_clock_set_boot_offset(int64_t offset)
+{
+	test_boot_offset = offset;
 }
 
 static int
@@ -65,7 +71,9 @@ otp_clock_now(struct otp_time *t)
 		have_cached = 1;
 	}
 	memcpy(t->boot_id, cached, 16);
-	t->boot = (int64_t)b.tv_sec + test_offset;
+	if (test_boot_offset != 0)
+		t->boot_id[0] ^= 0x5a;
+	t->boot = (int64_t)b.tv_sec + test_offset + test_boot_offset;
 	t->wall = (int64_t)w.tv_sec + test_offset;
 	return 0;
 }

@@ -26,5 +26,8 @@ int otp_clock_now(struct otp_time *t);
  * module exports nothing but pam_sm_*.
  */
 void otp_clock_set_offset(int64_t offset);
+/* Test seam: another machine's boot clock (shifted by offset, another
+ * boot_id when offset is not 0), to stand for a second host. */
+void otp_clock_set_boot_offset(int64_t offset);
 
 #endif

@@ -260,6 +260,9 @@ load_state(struct otp_config *cfg, struct otp_settings *root)
 	check_abs(&r, "ca_file", sc->ca_file);
 	otp_settings_finish(&r);
 	otp_settings_finish(&s);
+	/* A shared backend lets an untouched record expire once neither the
+	 * day of send history nor a lockout can still matter. */
+	sc->record_ttl = 86400 + (cfg->policy.lockout_time > 86400 ? cfg->policy.lockout_time : 86400);
 }
 
 static void
@@ -271,10 +274,13 @@ load_ldap(struct otp_config *cfg, struct otp_settings *parent, bool used)
 
 	if (otp_settings_group(parent, "ldap", used, &s) != 0 || s.group == NULL)
 		return;
-	if (used)
-		load_url(&s, "uri", ldap_schemes, &l->uri);
-	else
-		otp_settings_string(&s, "uri", false, NULL, &l->uri);
+	/* ldap:// is fine anywhere: the lookup insists on StartTLS off loopback. */
+	otp_settings_string(&s, "uri", used, NULL, &l->uri);
+	if (l->uri != NULL && strncmp(l->uri, ldap_schemes[0], strlen(ldap_schemes[0])) != 0 &&
+	    strncmp(l->uri, ldap_schemes[1], strlen(ldap_schemes[1])) != 0)
+		otp_settings_fail(&s, "uri", "must start with %s or %s", ldap_schemes[1], ldap_schemes[0]);
+	else if (l->uri != NULL && strcspn(l->uri, " \t,") != strlen(l->uri))
+		otp_settings_fail(&s, "uri", "must be one URI (no lists)");
 	otp_settings_string(&s, "bind_dn", false, NULL, &l->bind_dn);
 	otp_settings_string(&s, "bind_password_file", false, NULL, &l->bind_password_file);
 	check_abs(&s, "bind_password_file", l->bind_password_file);

@@ -21,6 +21,8 @@ enum otp_contact_rc {
 	OTP_CONTACT_FOUND,
 	OTP_CONTACT_NONE,      /* user known, no destination anywhere */
 	OTP_CONTACT_ERROR,     /* file unsafe or invalid: fail closed (why filled) */
+	OTP_CONTACT_UNAVAIL,   /* directory unreachable, TLS or bind failed: fail closed (why) */
+	OTP_CONTACT_AMBIGUOUS, /* directory: more than one entry matches: fail closed (why) */
 };
 
 enum otp_contact_rc otp_contacts_lookup(const struct otp_config *cfg, const struct passwd *pw,
@@ -42,6 +44,9 @@ bool otp_contacts_ldap_available(void);
  */
 enum otp_contact_rc otp_contacts_ldap_lookup(const struct otp_config *cfg, const char *user,
 					     struct otp_contact *out, char *why, size_t whylen);
+/* Connect and bind as configured (otp-smsctl check; built with libldap only).
+ * 0, or -1 with why. */
+int otp_contacts_ldap_check(const struct otp_config *cfg, char *why, size_t whylen);
 
 /* The phone and email fields of a GECOS string ("Name,Room,Work,Home,Other"). */
 void otp_gecos_contact(const char *gecos, char **phone, char **email);

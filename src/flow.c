@@ -292,9 +292,7 @@ issue_code_once(struct flow *f, bool want_new, char *code, size_t codelen, int64
 		memcpy(rec.dest_hash, hash, sizeof(hash));
 	}
 	/* Persist first: no message goes out for a code we could not store. */
-	rc = otp_state_commit_user(ut, &rec, f->err, sizeof(f->err));
-	if (rc == 0)
-		rc = otp_state_commit_host(ht, &host, f->err, sizeof(f->err));
+	rc = otp_state_commit_issue(ut, &rec, ht, &host, f->err, sizeof(f->err));
 	if (rc != 0) {
 		out = commit_failed(f, rc) ? FAILED : RETRY;
 		otp_wipe(code, codelen);
@@ -507,7 +505,7 @@ verify(struct flow *f, const char *answer)
 	v.well_formed = otp_code_normalize(answer, f->cfg->policy.code_length, v.norm, sizeof(v.norm)) == 0;
 	if (!v.well_formed)
 		snprintf(v.norm, sizeof(v.norm), "x"); /* hashes, never matches a digit code */
-	if (otp_clock_now(&f->now) != 0)
+	if (otp_state_now(f->state, &f->now) != 0)
 		return OTP_ERR_INTERNAL;
 	for (int i = 0; i < STATE_RETRIES && rc == VERIFY_RETRY; i++)
 		rc = verify_once(f, &v);
@@ -528,6 +526,7 @@ run(struct flow *f)
 	char pwstore[16384], code[OTP_CODE_MAX_DIGITS + 1], info[256];
 	char *answer = NULL;
 	enum otp_rc rc = OTP_ERR_INTERNAL;
+	enum otp_contact_rc lrc;
 	bool want_new = false;
 
 	if (otp_clock_now(&f->now) != 0)
@@ -552,10 +551,16 @@ run(struct flow *f)
 		logev(f, LOG_INFO, "exempt", "reason", "exempt group", NULL, NULL);
 		return OTP_IGNORE_EXEMPT;
 	}
-	switch (otp_contacts_lookup(f->cfg, pw, &contact, f->err, sizeof(f->err))) {
+	lrc = otp_contacts_lookup(f->cfg, pw, &contact, f->err, sizeof(f->err));
+	switch (lrc) {
 	case OTP_CONTACT_ERROR:
 		logev(f, LOG_ERR, "config-error", "reason", f->err, NULL, NULL);
 		return OTP_ERR_CONTACTS;
+	case OTP_CONTACT_UNAVAIL:
+	case OTP_CONTACT_AMBIGUOUS:
+		logev(f, LOG_ERR, lrc == OTP_CONTACT_AMBIGUOUS ? "directory-ambiguous" : "directory-error",
+		      "reason", f->err, NULL, NULL);
+		return OTP_ERR_DIRECTORY;
 	case OTP_CONTACT_NONE:
 		break;
 	case OTP_CONTACT_FOUND:
@@ -585,6 +590,10 @@ run(struct flow *f)
 	}
 	if (open_state(f) != 0) {
 		rc = OTP_ERR_STATE;
+		goto out;
+	}
+	if (otp_state_now(f->state, &f->now) != 0) {
+		rc = OTP_ERR_INTERNAL;
 		goto out;
 	}
 	for (int round = 0; round < MAX_RESEND_ROUNDS; round++) {
@@ -625,7 +634,7 @@ run(struct flow *f)
 			otp_free_secret(answer);
 			answer = NULL;
 			want_new = true;
-			if (otp_clock_now(&f->now) != 0) {
+			if (otp_state_now(f->state, &f->now) != 0) {
 				rc = OTP_ERR_INTERNAL;
 				goto out;
 			}

@@ -11,6 +11,7 @@ otp_strerror(enum otp_rc rc)
 	case OTP_ERR_CONFIG: return "configuration error";
 	case OTP_ERR_CONTACTS: return "contacts error";
 	case OTP_ERR_STATE: return "state error";
+	case OTP_ERR_DIRECTORY: return "directory error";
 	case OTP_ERR_DESTINATION: return "bad destination";
 	case OTP_ERR_SEND: return "delivery failed";
 	case OTP_ERR_SEND_TRANSIENT: return "delivery failed (transient)";

@@ -18,6 +18,7 @@ enum otp_rc {
 	OTP_ERR_CONFIG,         /* config invalid/unsafe, bad arg    -> PAM_SERVICE_ERR */
 	OTP_ERR_CONTACTS,       /* contacts file invalid/unsafe      -> PAM_SERVICE_ERR */
 	OTP_ERR_STATE,          /* state unsafe/unreadable/lock t/o  -> PAM_AUTHINFO_UNAVAIL */
+	OTP_ERR_DIRECTORY,      /* LDAP unreachable or ambiguous     -> PAM_AUTHINFO_UNAVAIL */
 	OTP_ERR_DESTINATION,    /* bad or disallowed destination     -> PAM_AUTHINFO_UNAVAIL */
 	OTP_ERR_SEND,           /* delivery failed, fail closed      -> PAM_AUTHINFO_UNAVAIL */
 	OTP_ERR_SEND_TRANSIENT, /* delivery failed, transient class  -> UNAVAIL, or IGNORE if safe */

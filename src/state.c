@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "clock.h"
 #include "mem.h"
 #include "state.h"
 #include "state_backend.h"
@@ -88,9 +89,24 @@ otp_state_key(const struct otp_state *st)
 	return st->key;
 }
 
+int
+otp_state_now(const struct otp_state *st, struct otp_time *now)
+{
+	/* The fleet's "boot": wall-clock seconds, the same id on every host. */
+	static const unsigned char fleet_id[16] = "pam_otp_sms:wall";
+
+	if (otp_clock_now(now) != 0)
+		return -1;
+	if (st != NULL && st->be->wall_clock) {
+		memcpy(now->boot_id, fleet_id, sizeof(fleet_id));
+		now->boot = now->wall;
+	}
+	return 0;
+}
+
 static int
 begin(struct otp_state *st, const char *name, uint32_t uid, struct otp_state_txn **txn,
-      unsigned char *buf, size_t *len, int *timed_out, char *err, size_t errlen)
+      unsigned char *buf, size_t *len, int *timed_out, struct otp_time *now, char *err, size_t errlen)
 {
 	struct otp_state_txn *t = calloc(1, sizeof(*t));
 
@@ -107,11 +123,20 @@ begin(struct otp_state *st, const char *name, uint32_t uid, struct otp_state_txn
 		return -1;
 	}
 	*txn = t;
+	/* The time taken before waiting for the lock may be older than the
+	 * last writer's: read it again (a boot clock that seemed to go
+	 * backwards would look like another boot and drop the pending code). */
+	if (otp_state_now(st, now) != 0) {
+		snprintf(err, errlen, "cannot read the clock");
+		otp_state_end(t);
+		*txn = NULL;
+		return -1;
+	}
 	return 0;
 }
 
 int
-otp_state_begin_user(struct otp_state *st, uint32_t uid, const struct otp_time *now,
+otp_state_begin_user(struct otp_state *st, uint32_t uid, struct otp_time *now,
 		     struct otp_state_txn **txn, struct otp_state_record *rec, int *timed_out,
 		     char *err, size_t errlen)
 {
@@ -121,7 +146,7 @@ otp_state_begin_user(struct otp_state *st, uint32_t uid, const struct otp_time *
 	enum otp_decode_result dr;
 
 	snprintf(name, sizeof(name), "%u", uid);
-	if (begin(st, name, uid, txn, buf, &len, timed_out, err, errlen) != 0)
+	if (begin(st, name, uid, txn, buf, &len, timed_out, now, err, errlen) != 0)
 		return -1;
 	dr = otp_state_record_decode(buf, len, uid, st->key, rec);
 	otp_wipe(buf, len);
@@ -132,18 +157,30 @@ otp_state_begin_user(struct otp_state *st, uint32_t uid, const struct otp_time *
 		*txn = NULL;
 		return -1;
 	}
+	/*
+	 * Written by a host whose clock is ahead of ours: that is skew, not
+	 * another boot (which would drop the pending code).  Up to
+	 * OTP_FLEET_CLOCK_SKEW, go by the writer's clock, so that its code is
+	 * not "issued in the future"; beyond that, keep ours.
+	 */
+	if (st->be->wall_clock && rec->saved_boot > now->boot) {
+		if (rec->saved_boot - now->boot <= OTP_FLEET_CLOCK_SKEW)
+			now->boot = rec->saved_boot;
+		else
+			rec->saved_boot = now->boot;
+	}
 	otp_state_record_rebase(rec, now);
 	return 0;
 }
 
 int
-otp_state_begin_host(struct otp_state *st, const struct otp_time *now, struct otp_state_txn **txn,
+otp_state_begin_host(struct otp_state *st, struct otp_time *now, struct otp_state_txn **txn,
 		     struct otp_host_record *rec, int *timed_out, char *err, size_t errlen)
 {
 	unsigned char buf[OTP_STATE_MAX_BLOB];
 	size_t len = 0;
 
-	if (begin(st, "host", 0, txn, buf, &len, timed_out, err, errlen) != 0)
+	if (begin(st, "host", 0, txn, buf, &len, timed_out, now, err, errlen) != 0)
 		return -1;
 	otp_host_record_decode(buf, len, st->key, rec);
 	otp_host_record_rebase(rec, now);
@@ -180,6 +217,27 @@ otp_state_commit_host(struct otp_state_txn *txn, const struct otp_host_record *r
 
 	otp_host_record_encode(rec, txn->st->key, buf);
 	return commit(txn, buf, otp_host_record_size(), err, errlen);
+}
+
+int
+otp_state_commit_issue(struct otp_state_txn *ut, const struct otp_state_record *rec,
+		       struct otp_state_txn *ht, const struct otp_host_record *host,
+		       char *err, size_t errlen)
+{
+	const struct otp_state_backend *be = ut->st->be;
+	unsigned char ubuf[8192], hbuf[8192];
+	size_t ulen = otp_state_record_size();
+	int rc;
+
+	if (be->commit_pair == NULL) {
+		rc = otp_state_commit_user(ut, rec, err, errlen);
+		return rc == 0 ? otp_state_commit_host(ht, host, err, errlen) : rc;
+	}
+	otp_state_record_encode(rec, ut->uid, ut->st->key, ubuf);
+	otp_host_record_encode(host, ht->st->key, hbuf);
+	rc = be->commit_pair(ut->impl, ubuf, ulen, ht->impl, hbuf, otp_host_record_size(), err, errlen);
+	otp_wipe(ubuf, ulen);
+	return rc == OTP_STATE_CONFLICT ? OTP_STATE_RETRY : rc;
 }
 
 void

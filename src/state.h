@@ -28,12 +28,16 @@ struct otp_state_config {
 	char *prefix;               /* key prefix, default "otp:" */
 	long timeout;               /* seconds, connect and command */
 	char *ca_file;              /* extra CA for rediss:// */
+	long record_ttl;            /* seconds a shared backend keeps an untouched record
+				     * (set from the policy: a day of send history + lockout) */
 };
 
 struct otp_state;       /* an opened state */
 struct otp_state_txn;   /* one record under a transaction */
 
 #define OTP_STATE_LOCK_TIMEOUT_MS 3000
+/* Seconds another host's clock may be ahead for a shared backend. */
+#define OTP_FLEET_CLOCK_SKEW 60
 /* Returned by the commit functions when an optimistic backend lost a race:
  * end the transaction and redo the step on fresh data. */
 #define OTP_STATE_RETRY (-2)
@@ -45,22 +49,38 @@ int otp_state_backend_known(const char *name);
 int otp_state_open(const struct otp_state_config *sc, struct otp_state **out, char *err, size_t errlen);
 void otp_state_close(struct otp_state *st);
 const unsigned char *otp_state_key(const struct otp_state *st);
+/*
+ * Now, in the time base of this state's records: the boot clock (file
+ * backend), or for a backend shared by several hosts the wall clock under
+ * one fleet-wide boot id, since hosts share no boot clock.  Every policy
+ * decision on a record must use this time.  0, or -1.
+ */
+int otp_state_now(const struct otp_state *st, struct otp_time *now);
 
 /*
  * Begin a transaction on the user's record, loaded and rebased onto now.
+ * *now is read afresh once the transaction has begun (a login that waited
+ * for a lock must not apply an older time than the record's last writer).
  * A corrupt record reads as empty, except that an unreadable lockout fails
  * (-1).  0 or -1 with err filled (*timed_out set for a lock timeout).
  */
-int otp_state_begin_user(struct otp_state *st, uint32_t uid, const struct otp_time *now,
+int otp_state_begin_user(struct otp_state *st, uint32_t uid, struct otp_time *now,
 			 struct otp_state_txn **txn, struct otp_state_record *rec, int *timed_out,
 			 char *err, size_t errlen);
-int otp_state_begin_host(struct otp_state *st, const struct otp_time *now, struct otp_state_txn **txn,
+int otp_state_begin_host(struct otp_state *st, struct otp_time *now, struct otp_state_txn **txn,
 			 struct otp_host_record *rec, int *timed_out, char *err, size_t errlen);
 /* Store durably; the transaction stays open.  0, -1, or OTP_STATE_RETRY. */
 int otp_state_commit_user(struct otp_state_txn *txn, const struct otp_state_record *rec,
 			  char *err, size_t errlen);
 int otp_state_commit_host(struct otp_state_txn *txn, const struct otp_host_record *rec,
 			  char *err, size_t errlen);
+/* Store a user record and the host counter of one issue step together: one
+ * atomic step where the backend supports it, so a lost race never leaves a
+ * code stored without its send counted (or the reverse).  0, -1 or
+ * OTP_STATE_RETRY (then, on such a backend, nothing was stored). */
+int otp_state_commit_issue(struct otp_state_txn *ut, const struct otp_state_record *rec,
+			   struct otp_state_txn *ht, const struct otp_host_record *host,
+			   char *err, size_t errlen);
 /* End the transaction (NULL is fine). */
 void otp_state_end(struct otp_state_txn *txn);
 /* Remove the user's record (otp-smsctl reset).  0, or -1 with err. */

@@ -11,6 +11,7 @@
 #ifndef OTP_STATE_BACKEND_H
 #define OTP_STATE_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "code.h"
 
@@ -21,6 +22,9 @@ struct otp_state_config;
 
 struct otp_state_backend {
 	const char *name;                   /* state.backend value */
+	/* Shared by several hosts: records are kept in wall-clock seconds under
+	 * one fleet-wide boot id (hosts do not share a boot clock). */
+	bool wall_clock;
 	/* Connect/verify and load the keyed-hash key.  0, or -1 with err. */
 	int (*open)(const struct otp_state_config *sc, void **impl,
 		    unsigned char key[OTP_STATE_KEY_LEN], char *err, size_t errlen);
@@ -30,6 +34,11 @@ struct otp_state_backend {
 		     size_t *len, int *timed_out, char *err, size_t errlen);
 	/* Store the blob durably; the transaction stays open.  0, -1 or OTP_STATE_CONFLICT. */
 	int (*commit)(void *txn, const unsigned char *buf, size_t len, char *err, size_t errlen);
+	/* Optional: store the blobs of two open transactions of one connection
+	 * as one atomic step (0, -1 or OTP_STATE_CONFLICT, and then neither is
+	 * stored).  NULL: the generic layer commits one after the other. */
+	int (*commit_pair)(void *txn_a, const unsigned char *a, size_t alen,
+			   void *txn_b, const unsigned char *b, size_t blen, char *err, size_t errlen);
 	void (*end)(void *txn);
 	/* Delete `name` (otp-smsctl reset).  0/-1. */
 	int (*remove)(void *impl, const char *name, char *err, size_t errlen);

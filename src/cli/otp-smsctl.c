@@ -141,7 +141,18 @@ cmd_check(const char *conf)
 				printf("ok: %s: %d entries\n", cfg->contacts_file, c.entries);
 			otp_free_wiped(text, len + 1);
 		}
+#ifdef HAVE_LDAP
+		else if (cfg->sources[i] == OTP_SOURCE_LDAP) {
+			if (otp_contacts_ldap_check(cfg, why, sizeof(why)) != 0) {
+				printf("error: ldap: %s\n", why);
+				rc = 1;
+			} else
+				printf("ok: ldap %s: bound as %s\n", cfg->ldap.uri,
+				       cfg->ldap.bind_dn ? cfg->ldap.bind_dn : "anonymous");
+		}
+#endif
 	}
+	/* Opening a shared backend connects, authenticates and PINGs. */
 	if (otp_state_open(&cfg->state, &st, why, sizeof(why)) != 0) {
 		printf("error: state: %s\n", why);
 		rc = 1;
@@ -273,6 +284,8 @@ cmd_lookup(const char *conf, const char *user)
 	}
 	switch (otp_contacts_lookup(cfg, pw, &c, why, sizeof(why))) {
 	case OTP_CONTACT_ERROR:
+	case OTP_CONTACT_UNAVAIL:
+	case OTP_CONTACT_AMBIGUOUS:
 		fail("%s", why);
 		break;
 	case OTP_CONTACT_NONE:
@@ -321,7 +334,7 @@ cmd_status(const char *conf, const char *user, bool reset)
 		otp_config_free(cfg);
 		return fail("unknown user %s", user);
 	}
-	if (otp_state_open(&cfg->state, &st, why, sizeof(why)) != 0 || otp_clock_now(&now) != 0) {
+	if (otp_state_open(&cfg->state, &st, why, sizeof(why)) != 0 || otp_state_now(st, &now) != 0) {
 		fail("%s", why);
 		goto out;
 	}
