@@ -134,6 +134,36 @@ otp_state_record_encode(const struct otp_state_record *r, uint32_t uid,
 	mac(key, 'M', uid, out, (size_t)(p - out), p);
 }
 
+/*
+ * Plausibility of MAC-verified contents: times are seconds (boot or epoch)
+ * within +-2^40 (35,000 years) and counters far below overflow.  Anything
+ * else was not written by this code; bounding it keeps the policy
+ * arithmetic (rebase shifts, window differences) free of overflow.
+ */
+#define TIME_BOUND ((int64_t)1 << 40)
+#define COUNT_BOUND ((uint32_t)1 << 30)
+/* Per-minute host sends: above the largest host_sends_per_hour, and small
+ * enough that 60 buckets cannot wrap the unsigned sum. */
+#define HOST_COUNT_BOUND ((uint32_t)1 << 20)
+
+static bool
+time_ok(int64_t t)
+{
+	return t >= -TIME_BOUND && t <= TIME_BOUND;
+}
+
+static bool
+main_ok(const struct otp_state_record *r)
+{
+	if (!time_ok(r->code_issued) || !time_ok(r->code_expires) ||
+	    !time_ok(r->last_success_wall) || r->code_attempts > COUNT_BOUND)
+		return false;
+	for (uint32_t i = 0; i < r->nsends; i++)
+		if (!time_ok(r->sends[i]))
+			return false;
+	return true;
+}
+
 enum otp_decode_result
 otp_state_record_decode(const unsigned char *buf, size_t len, uint32_t uid,
 			const unsigned char key[OTP_STATE_KEY_LEN], struct otp_state_record *r)
@@ -156,6 +186,11 @@ otp_state_record_decode(const unsigned char *buf, size_t len, uint32_t uid,
 	r->saved_boot = get64(&p);
 	r->saved_wall = get64(&p);
 	p += 32;
+	if (!time_ok(r->lockout_until) || !time_ok(r->saved_boot) || !time_ok(r->saved_wall) ||
+	    r->consecutive_failures > COUNT_BOUND) {
+		memset(r, 0, sizeof(*r));
+		return OTP_DECODE_LOCKOUT_BAD;
+	}
 	if (len != REC_SIZE)
 		return OTP_DECODE_PARTIAL;
 	mac(key, 'M', uid, buf, REC_SIZE - 32, want);
@@ -174,6 +209,16 @@ otp_state_record_decode(const unsigned char *buf, size_t len, uint32_t uid,
 		r->sends[i] = get64(&p);
 	r->last_success_wall = get64(&p);
 	memcpy(r->dest_hash, p, 32);
+	if (!main_ok(r)) {
+		/* Like a bad MAC_M: keep the lockout section, reset the rest. */
+		r->code_active = false;
+		memset(r->code_hash, 0, sizeof(r->code_hash));
+		r->code_issued = r->code_expires = r->last_success_wall = 0;
+		r->code_attempts = r->nsends = 0;
+		memset(r->sends, 0, sizeof(r->sends));
+		memset(r->dest_hash, 0, sizeof(r->dest_hash));
+		return OTP_DECODE_PARTIAL;
+	}
 	return OTP_DECODE_OK;
 }
 
@@ -213,6 +258,11 @@ otp_host_record_decode(const unsigned char *buf, size_t len, const unsigned char
 	for (int i = 0; i < OTP_HOST_BUCKETS; i++) {
 		h->bucket_minute[i] = get64(&p);
 		h->bucket_count[i] = get32(&p);
+		/* Implausible (see time_ok): count as corrupt, i.e. empty. */
+		if (!time_ok(h->bucket_minute[i]) || h->bucket_count[i] > HOST_COUNT_BOUND) {
+			memset(h, 0, sizeof(*h));
+			return 0;
+		}
 	}
 	return 0;
 }
@@ -241,9 +291,17 @@ otp_state_record_rebase(struct otp_state_record *r, const struct otp_time *now)
 			r->sends[i] = had ? r->sends[i] + shift : now->boot;
 			if (r->sends[i] > now->boot)
 				r->sends[i] = now->boot;
+			if (r->sends[i] < -TIME_BOUND)    /* long gone: dropped below */
+				r->sends[i] = -TIME_BOUND;
 		}
-		if (r->lockout_until != 0 && had)
+		if (r->lockout_until != 0 && had) {
+			/* Stay inside what decode accepts (time_ok). */
 			r->lockout_until += shift;
+			if (r->lockout_until < -TIME_BOUND)
+				r->lockout_until = -TIME_BOUND;
+			else if (r->lockout_until > TIME_BOUND)
+				r->lockout_until = TIME_BOUND;
+		}
 		memcpy(r->boot_id, now->boot_id, 16);
 	}
 	r->saved_boot = now->boot;
