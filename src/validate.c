@@ -127,7 +127,15 @@ mask(const char *dest, char *out, size_t outlen, const char *dot, const char *se
 	if (dest[0] == '+') {
 		size_t n = strlen(dest + 1);
 		int cc = otp_country_code_len(dest + 1);
-		const char *last = n >= 4 ? dest + 1 + n - 4 : "";
+		/* Up to the last 4 digits, but never so many that, with the
+		 * country code, fewer than 3 digits stay hidden (short numbers
+		 * such as +290 1234 would otherwise be shown whole). */
+		size_t shown = n >= (size_t)cc + 3 ? n - (size_t)cc - 3 : 0;
+		const char *last;
+
+		if (shown > 4)
+			shown = 4;
+		last = dest + 1 + n - shown;
 		snprintf(out, outlen, "+%.*s%s%s%s%s%s%s%s%s%s%s", cc, dest + 1, sep, dot, dot, dot, sep,
 			 dot, dot, dot, sep, last);
 		return;
