@@ -128,7 +128,7 @@ otp_gecos_contact(const char *gecos, char **phone, char **email)
 				norm[n++] = *c;
 		}
 		norm[n] = '\0';
-		if (ok && *phone == NULL && n > 0 && norm[0] == '+')
+		if (ok && *phone == NULL && n > 1 && norm[0] == '+')   /* "+" alone is no number */
 			*phone = strdup(norm);
 	}
 	free(copy);
