@@ -235,6 +235,17 @@ otp_template_check(const char *tpl, bool need_code, char *why, size_t whylen)
 	return NULL;
 }
 
+/* No C0 control or DEL; multi-line fields may hold CR, LF and TAB. */
+static bool
+control_free(const char *v, bool multiline)
+{
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+		if ((*c < 0x20 || *c == 0x7f) &&
+		    !(multiline && (*c == '\n' || *c == '\r' || *c == '\t')))
+			return false;
+	return true;
+}
+
 static int
 field_index(const struct otp_template_field *fields, const char *name)
 {
@@ -306,6 +317,13 @@ otp_template_list_parse(struct otp_settings *s, const char *key,
 			}
 			if (!fields[f].multiline && strpbrk(v, "\r\n") != NULL) {
 				otp_settings_fail(&es, fields[f].name, "must be a single line");
+				bad = 1;
+				continue;
+			}
+			/* Like every other string setting: no control characters
+			 * (line breaks and tabs only in multi-line fields). */
+			if (!control_free(v, fields[f].multiline)) {
+				otp_settings_fail(&es, fields[f].name, "contains a control character");
 				bad = 1;
 				continue;
 			}
