@@ -366,6 +366,12 @@ otp_url_check(const char *url, bool allow_plain_http_loopback)
 		why = "has no scheme";
 		goto out;
 	}
+	/* libcurl also takes "https:/host" and "https:host": accept only the
+	 * form everyone reads the same way. */
+	if (strncasecmp(url, scheme, strlen(scheme)) != 0 || strncmp(url + strlen(scheme), "://", 3) != 0) {
+		why = "must start with scheme:// (e.g. https://)";
+		goto out;
+	}
 	if (strcasecmp(scheme, "https") != 0) {
 		if (strcasecmp(scheme, "http") != 0) {
 			why = "must use https://";
