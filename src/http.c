@@ -18,12 +18,37 @@
 int
 otp_send_fail(struct otp_send_result *res, enum otp_fail_class cls, const char *fmt, ...)
 {
+	char raw[sizeof(res->detail)];
+	size_t o = 0;
 	va_list ap;
 
 	res->fail = cls;
 	va_start(ap, fmt);
-	vsnprintf(res->detail, sizeof(res->detail), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* The detail is logged and %s arguments can be provider text: no
+	 * control characters, and what looks like an echoed number (6+
+	 * digits) or address (a word with '@') is masked, as in
+	 * otp_provider_text (UTF-8 is kept here). */
+	for (const char *p = raw; *p && o + 1 < sizeof(res->detail);) {
+		size_t word = strcspn(p, " \t,;()\"'"), digits = strspn(p, "0123456789");
+		const char *repl = NULL;
+		if (memchr(p, '@', word) != NULL) {
+			repl = "<address>";
+			p += word;
+		} else if (digits >= 6) {
+			repl = "#";
+			p += digits;
+		}
+		if (repl != NULL) {
+			for (; *repl && o + 1 < sizeof(res->detail); repl++)
+				res->detail[o++] = *repl;
+			continue;
+		}
+		res->detail[o++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
+		p++;
+	}
+	res->detail[o] = '\0';
 	return -1;
 }
 
@@ -85,7 +110,10 @@ otp_send_set_provider_code(struct otp_send_result *res, const char *code)
 
 	/* A code is an identifier ("21211", "isv.BUSINESS_LIMIT_CONTROL"); a
 	 * run of 6 or more digits would rather be an echoed phone number or
-	 * one-time code, which must not reach the log: it becomes '#'. */
+	 * one-time code, which must not reach the log: it becomes '#'; an
+	 * address in its place becomes "<address>". */
+	if (code != NULL && strchr(code, '@') != NULL)
+		code = "<address>";
 	for (const unsigned char *p = (const unsigned char *)(code ? code : "");
 	     *p && o + 1 < sizeof(res->provider_code); p++) {
 		if ((run = strspn((const char *)p, "0123456789")) >= 6) {
@@ -312,6 +340,12 @@ otp_http_perform(const struct otp_send_env *env, const struct otp_http_request *
 	loop = otp_url_is_loopback(req->url);
 	if (otp_http_global_init() != 0)
 		return otp_send_fail(res, OTP_FAIL_INTERNAL, "libcurl initialisation failed");
+#ifdef OTP_FUZZING
+	if (otp_http_fuzz_answer != NULL) {
+		cc = (CURLcode)otp_http_fuzz_answer(req, &resp->status, &resp->body);
+		goto answered;
+	}
+#endif
 	c = curl_easy_init();
 	if (c == NULL) {
 		otp_send_fail(res, OTP_FAIL_INTERNAL, "curl_easy_init failed");
@@ -369,6 +403,9 @@ otp_http_perform(const struct otp_send_env *env, const struct otp_http_request *
 	otp_net_sigpipe_restore(&sp);
 
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+#ifdef OTP_FUZZING
+answered:
+#endif
 	res->http_status = resp->status;
 	if (cc != CURLE_OK) {
 		enum otp_fail_class cls = otp_net_classify(cc);

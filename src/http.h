@@ -82,6 +82,19 @@ int otp_http_perform(const struct otp_send_env *env, const struct otp_http_reque
 		     struct otp_http_response *resp, struct otp_send_result *res);
 void otp_http_response_free(struct otp_http_response *resp);
 
+#ifdef OTP_FUZZING
+/*
+ * Fuzz and replay builds only (tests/fuzz; never the module or the CLI):
+ * when set, otp_http_perform hands the checked request to this function
+ * instead of the network.  It fills *status and body (capped like a real
+ * answer) and returns 0, or a nonzero CURLcode for a transport failure;
+ * classification then runs exactly as for a real answer.
+ */
+typedef int (*otp_http_fuzz_fn)(const struct otp_http_request *req, long *status,
+				struct otp_buf *body);
+extern otp_http_fuzz_fn otp_http_fuzz_answer;
+#endif
+
 /* Join a base URL (no trailing '/') and a path ("/v2/sms/send"); NULL on ENOMEM. */
 char *otp_url_join(const char *base, const char *path);
 

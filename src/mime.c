@@ -620,7 +620,7 @@ otp_mime_build(const struct otp_mime_message *m, struct otp_buf *out, char *why,
 
 	otp_buf_init(&body, OTP_MIME_MAX_MESSAGE);
 	if (!otp_mime_addr_valid(m->to))
-		return fail(OTP_MIME_BAD_TO, why, whylen, "recipient is not a plain local@domain address");
+		return fail(OTP_MIME_BAD_TO, why, whylen, "recipient is not a plain mailbox address (user at domain)");
 	if (m->from == NULL || !otp_mime_addr_valid(m->from->addr))
 		return fail(OTP_MIME_BAD_HEADER, why, whylen, "sender address is not valid");
 	if (m->subject == NULL || header_text_check(m->subject) != NULL)
@@ -842,7 +842,7 @@ otp_mail_compose(const struct otp_mail_config *mc, const struct otp_message *msg
 
 	if (!otp_mime_addr_valid(msg->to))
 		return otp_send_fail(res, OTP_FAIL_DESTINATION,
-				     "recipient is not a plain local@domain address");
+				     "recipient is not a plain mailbox address (user at domain)");
 	t = otp_template_find(&mc->templates, msg->usage);
 	if (t == NULL)
 		return otp_send_fail(res, OTP_FAIL_CONFIG, "no template for usage type %.40s and no Generic",

@@ -226,9 +226,9 @@ otp_smtp_send(const struct otp_send_env *env, const struct otp_smtp_request *req
 	res->http_status = 0;
 	/* Checked again here: nothing with CR or LF reaches the envelope. */
 	if (!otp_mime_addr_valid(req->rcpt))
-		return otp_send_fail(res, OTP_FAIL_DESTINATION, "recipient is not a plain local@domain address");
+		return otp_send_fail(res, OTP_FAIL_DESTINATION, "recipient is not a plain mailbox address (user at domain)");
 	if (!otp_mime_addr_valid(req->mail_from))
-		return otp_send_fail(res, OTP_FAIL_CONFIG, "sender is not a plain local@domain address");
+		return otp_send_fail(res, OTP_FAIL_CONFIG, "sender is not a plain mailbox address (user at domain)");
 	if ((why = url_parse(req->url, true, scheme, sizeof(scheme))) != NULL)
 		return otp_send_fail(res, OTP_FAIL_CONFIG, "SMTP URL %s", why);
 	if (strcmp(scheme, "smtps") == 0)

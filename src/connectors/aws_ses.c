@@ -206,7 +206,9 @@ ses_failure(struct json_object *ans, const struct otp_http_response *resp,
 		if (strcmp(type, ses_errors[i].type) == 0)
 			cls = ses_errors[i].cls;
 	otp_send_set_provider_code(res, type);
-	snprintf(prefix, sizeof(prefix), "SES HTTP %ld%s%s", resp->status, type[0] ? " " : "", type);
+	/* The sanitised code: the raw type is the provider's text. */
+	snprintf(prefix, sizeof(prefix), "SES HTTP %ld%s%s", resp->status, type[0] ? " " : "",
+		 res->provider_code);
 	res->fail = cls;
 	otp_send_detail(res, prefix, text);
 	return -1;
