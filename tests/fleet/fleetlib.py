@@ -21,6 +21,13 @@ from otptest import BUILDDIR, PamEnv, cfgstr, free_port, tool, LoginResult, run 
 _children = []
 
 
+def _die_with_parent():
+    """In the child before exec: get SIGKILL when the test process dies, so a
+    crashed or killed suite leaves no server behind."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _reap():
     for p in _children:
         if p.poll() is None:
@@ -166,7 +173,8 @@ class RedisServer:
 
     def start(self):
         self.proc = subprocess.Popen(["redis-server", self.conf], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+                                     stderr=subprocess.DEVNULL, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         _children.append(self.proc)
         if not wait_port(self.port, self.proc) or (self.tls_port and not wait_port(self.tls_port, self.proc)):
             raise RuntimeError("redis-server did not start: %s" % self.log_text()[-2000:])
@@ -256,7 +264,7 @@ class Slapd:
         # -d 0: stay in the foreground (a child we can stop), log nothing.
         self.proc = subprocess.Popen(["slapd", "-f", self.conf, "-h", urls, "-d", "0"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_die_with_parent)
         _children.append(self.proc)
         if not wait_port(self.port, self.proc) or (self.tls_port and not wait_port(self.tls_port, self.proc)):
             raise RuntimeError("slapd did not start")
