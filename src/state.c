@@ -229,13 +229,17 @@ otp_state_commit_issue(struct otp_state_txn *ut, const struct otp_state_record *
 	size_t ulen = otp_state_record_size();
 	int rc;
 
+	/* The host counter goes first where the pair is not atomic: if the
+	 * user's record then cannot be written (disk full), the host has
+	 * over-counted one send, whereas the other order would leave a stored
+	 * code that was never sent, reused unsent for resend_after seconds. */
 	if (be->commit_pair == NULL) {
-		rc = otp_state_commit_user(ut, rec, err, errlen);
-		return rc == 0 ? otp_state_commit_host(ht, host, err, errlen) : rc;
+		rc = otp_state_commit_host(ht, host, err, errlen);
+		return rc == 0 ? otp_state_commit_user(ut, rec, err, errlen) : rc;
 	}
 	otp_state_record_encode(rec, ut->uid, ut->st->key, ubuf);
 	otp_host_record_encode(host, ht->st->key, hbuf);
-	rc = be->commit_pair(ut->impl, ubuf, ulen, ht->impl, hbuf, otp_host_record_size(), err, errlen);
+	rc = be->commit_pair(ht->impl, hbuf, otp_host_record_size(), ut->impl, ubuf, ulen, err, errlen);
 	otp_wipe(ubuf, ulen);
 	return rc == OTP_STATE_CONFLICT ? OTP_STATE_RETRY : rc;
 }
