@@ -214,7 +214,6 @@ otp_net_classify(int code)
 	case CURLE_SSL_SHUTDOWN_FAILED:
 	case CURLE_USE_SSL_FAILED:
 		return OTP_FAIL_TLS;
-	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 		return OTP_FAIL_CONFIG;
 	case CURLE_OUT_OF_MEMORY:
@@ -222,6 +221,9 @@ otp_net_classify(int code)
 	case CURLE_LOGIN_DENIED:
 		return OTP_FAIL_AUTH;
 	default:
+		/* Including CURLE_UNSUPPORTED_PROTOCOL: URLs are checked before any
+		 * transfer, so at this point it means the server answered in
+		 * something we do not speak (an HTTP/0.9 or garbage reply). */
 		return OTP_FAIL_PROTOCOL;
 	}
 }
@@ -244,6 +246,11 @@ otp_net_apply_common(void *handle, const struct otp_send_env *env, const char *u
 	    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    /* At the timeout, abandon a resolver thread stuck in getaddrinfo
+	     * (a DNS server that never answers) instead of waiting for it in
+	     * curl_easy_cleanup: without this the login hangs for as long as
+	     * resolv.conf's timeout x attempts. */
+	    curl_easy_setopt(c, CURLOPT_QUICK_EXIT, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT, h ? h->timeout : 30L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h ? h->connect_timeout : 10L) != CURLE_OK ||
 	    /* An empty proxy string disables the environment's http_proxy & co;
