@@ -35,8 +35,10 @@ struct otp_state_backend {
 	/* Store the blob durably; the transaction stays open.  0, -1 or OTP_STATE_CONFLICT. */
 	int (*commit)(void *txn, const unsigned char *buf, size_t len, char *err, size_t errlen);
 	/* Optional: store the blobs of two open transactions of one connection
-	 * as one atomic step (0, -1 or OTP_STATE_CONFLICT, and then neither is
-	 * stored).  NULL: the generic layer commits one after the other. */
+	 * as one step (0, -1 or OTP_STATE_CONFLICT, and then neither is
+	 * stored).  Redis makes it atomic; the file backend makes it cheaper
+	 * (one directory fsync for both) and, like two commits, not atomic on
+	 * -1.  NULL: the generic layer commits one after the other. */
 	int (*commit_pair)(void *txn_a, const unsigned char *a, size_t alen,
 			   void *txn_b, const unsigned char *b, size_t blen, char *err, size_t errlen);
 	void (*end)(void *txn);

@@ -62,6 +62,28 @@ try:
     t.ok((rc, r.get("replays")) == (0, 0), "same user, 2 at once: no code accepted twice", err)
     t.ok(r.get("ok", 0) >= 1, "same user, 2 at once: at least one login verified", r)
 
+    # The durable writes of one login, counted: issue (user record + host
+    # counter: two temp-file fsyncs, one directory fsync for both renames),
+    # the write-ahead attempt and the consume (temp + directory fsync each).
+    # Fewer would break the durability contract, more costs every login.
+    import shutil as _sh
+    if _sh.which("strace"):
+        trace = os.path.join(base, "strace.txt")
+        with open(w.contacts, "w") as f:
+            f.write("".join("%s +8190%08d -\n" % (w.user(i), i) for i in range(8)))
+        rc, rows, err = w.bench(["otp"], 3, expect_ok=True,
+                                wrap=["strace", "-f", "-qq", "-o", trace, "-e", "trace=fsync,fdatasync,rename,renameat,renameat2"])
+        calls = {}
+        with open(trace) as f:
+            for line in f:
+                m = line.split(None, 1)[1].split("(", 1)[0] if " " in line else ""
+                calls[m] = calls.get(m, 0) + 1
+        t.eq((rc, calls.get("fsync", 0), calls.get("fdatasync", 0),
+              sum(v for k, v in calls.items() if k.startswith("rename"))), (0, 3 * 7, 0, 3 * 4),
+             "3 logins: 7 fsyncs and 4 renames each")
+    else:
+        t.ok(True, "# SKIP strace not installed")
+
     # The state fill helper writes records the module reads.
     w.populate(50, rb.FIRST_UID + 100)
     t.ok(os.path.exists(os.path.join(w.state, str(rb.FIRST_UID + 149))), "populate wrote 50 records")
