@@ -60,7 +60,7 @@
 
 #define MAX_USERS 4096
 #define MAX_SAMPLES 262144
-#define MAX_STACKS 8
+#define MAX_STACKS 16
 #define MAX_CONC 256
 #define MAX_CONNS 512
 #define REQ_MAX 16384
@@ -805,7 +805,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	const char *substs[16], *raw_path = NULL, *steps_path = NULL;
+	const char *substs[64], *raw_path = NULL, *steps_path = NULL;
 	int nsubst = 0, one_si = -1, one_fd = -1, shm_fd = -1, ctl = -1, rc;
 	unsigned one_idx = 0;
 	FILE *raw = NULL;
@@ -842,7 +842,7 @@ main(int argc, char **argv)
 			first_user = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(a, "--prefix") == 0)
 			prefix = argv[++i];
-		else if (strcmp(a, "--subst") == 0 && nsubst < 16)
+		else if (strcmp(a, "--subst") == 0 && nsubst < 64)
 			substs[nsubst++] = argv[++i];
 		else if (strcmp(a, "--steps") == 0)
 			steps_path = argv[++i];

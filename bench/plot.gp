@@ -31,12 +31,15 @@ plot outdir."/conc.dat" using 1:2 title "pam_otp_sms" lw 2 pt 7 lc rgb "#4477aa"
      "" using 1:($6 > 0 ? $6 : 1/0) title "pam_otp_sms, Redis" lw 2 pt 9 lc rgb "#228833"
 
 # 3. users on record
-set title "Users on record (state on disk)"
+set title "User records in the state"
 set xlabel "user records in the state"
 set ylabel "ms (p50)"
 set logscale x 10
 set xtics (10, 100, 1000, 10000, 100000)
 set yrange [0:*]
-plot outdir."/users.dat" using 1:2 title "whole login" lw 2 pt 7 lc rgb "#4477aa", \
-     "" using 1:3 title "verify (state only)" lw 2 pt 5 lc rgb "#ee7733"
+set key top left
+plot outdir."/users-disk.dat" using 1:2 title "whole login, disk" lw 2 pt 7 lc rgb "#4477aa", \
+     "" using 1:4 title "state ops of a login, disk" lw 2 pt 5 lc rgb "#ee7733", \
+     outdir."/users-tmpfs.dat" using 1:2 title "whole login, tmpfs" lw 2 dt 2 pt 6 lc rgb "#4477aa", \
+     "" using 1:4 title "state ops, tmpfs" lw 2 dt 2 pt 4 lc rgb "#ee7733"
 unset multiplot

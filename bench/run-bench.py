@@ -193,6 +193,21 @@ class World:
         if self.redis_port:
             self._service("otp-redis", "otp", "auth required %s config=%s\n" % (self.module, self.conf_redis))
 
+    def inspect_conf(self, name):
+        with open(os.path.join(self.tmpl, "conf-" + name)) as f:
+            text = f.read()
+        tmp = os.path.join(self.etc, name + ".inspect")
+        self._write(tmp, text.replace("@PORT@", "9"))
+        return tmp
+
+    def state_ops(self, names, iters, uid):
+        """p50/p90 (us) of one login's state transactions, per stack's state, interleaved."""
+        out = subprocess.run([built("bench", "otp-bench-state"), "ops", str(iters), str(uid)] +
+                             [self.inspect_conf(n) for n in names],
+                             check=True, env=self.env(), capture_output=True, text=True).stdout
+        vals = [tuple(float(x) for x in line.split()[1:]) for line in out.splitlines()]
+        return dict(zip(names, vals))
+
     def env(self):
         e = dict(os.environ)
         e.update({"LD_PRELOAD": "libnss_wrapper.so", "NSS_WRAPPER_PASSWD": self.passwd,
@@ -468,32 +483,84 @@ class Bench:
                               "floor logins/s", "sent", "host", "user", "replays", "lost updates"], rows))
         self.plot_conc = plot
 
-    def users(self, disk):
-        """The same login against states holding 10, 10,000 and 100,000 user records, interleaved."""
+    def users(self, disk, tmpfs):
+        """The same login against states holding 10, 10,000 and 100,000 user records,
+        on disk and on tmpfs, all interleaved in one run."""
         counts = (10, 10000, 20000 if self.args.quick else 100000)
         w = self.world(disk, tag="users")
-        rows, fills = [], {}
-        for c in counts:
-            name = "otp-u%d" % c
-            w.add_otp(name, os.path.join(w.base, "state-%d" % c))
-            t0 = time.time()
-            w.populate(c, FIRST_UID + 1000, name=name)
-            fills[c] = time.time() - t0
-        res = self.run(w, "users", ["otp-u%d" % c for c in counts], self.n(600), rounds=6)
-        b = res["otp-u%d" % counts[0]]
-        for c in counts:
-            o = res["otp-u%d" % c]
-            rows.append([c, fills[c], o["p50_ms"], o["p50_ms"] / b["p50_ms"], o["verify_p50_ms"],
-                         o["verify_p50_ms"] / b["verify_p50_ms"], o["send_p50_ms"],
-                         o["send_p50_ms"] / b["send_p50_ms"], o["cpu_ms"]])
-            self.plot_users = getattr(self, "plot_users", []) + [(c, o["p50_ms"], o["verify_p50_ms"])]
-        self.md.append("### Users on record (state on disk, interleaved in one run)\n\n"
+        st = tempfile.mkdtemp(prefix="otp-bench-users-", dir=tmpfs)
+        w.extra_dirs.append(st)
+        fills, stacks = {}, []
+        for where, root in (("disk", w.base), ("tmpfs", st)):
+            for c in counts:
+                name = "otp-%s-u%d" % (where, c)
+                w.add_otp(name, os.path.join(root, "state-%d" % c))
+                t0 = time.time()
+                w.populate(c, FIRST_UID + 1000, name=name)
+                fills[name] = time.time() - t0
+                stacks.append(name)
+        res = self.run(w, "users", stacks, self.n(600), rounds=6)
+        # the state transactions alone, many times, interleaved: the steadiest measure
+        iters = 300 if self.args.quick else 2000
+        t0 = time.time()
+        ops = w.state_ops(stacks, iters, FIRST_UID + 1000 + counts[0] // 2)
+        log("%-28s %-32s %5d x %d states  %.1f s" % ("state-ops", "", iters, len(stacks), time.time() - t0))
+        rows = []
+        for where in ("disk", "tmpfs"):
+            b = res["otp-%s-u%d" % (where, counts[0])]
+            bo = ops["otp-%s-u%d" % (where, counts[0])]
+            for c in counts:
+                name = "otp-%s-u%d" % (where, c)
+                o, op = res[name], ops[name]
+                rows.append([where, c, fills[name], op[0], op[0] / bo[0], op[1], o["p50_ms"], o["p50_ms"] / b["p50_ms"],
+                             o["verify_p50_ms"], o["verify_p50_ms"] / b["verify_p50_ms"], o["send_p50_ms"],
+                             o["send_p50_ms"] / b["send_p50_ms"]])
+                self.plot_users = getattr(self, "plot_users", []) + [(where, c, o["p50_ms"], o["verify_p50_ms"],
+                                                                      op[0] / 1e3)]
+        self.md.append("### Users on record (%d logins per state, %d interleaved rounds)\n\n"
                        "User records pre-created with the module's codec (*fill s*: seconds to write them, one "
-                       "syncfs).  *verify* is pure state work (load, count the attempt, consume: two locked "
-                       "transactions); *send phase* is everything before the prompt (config, contacts, state "
-                       "issue, the POST).\n\n")
-        self.md.append(table(["records", "fill s", "p50", "p50 ratio", "verify p50", "verify ratio", "send phase p50",
-                              "send ratio", "CPU ms"], rows))
+                       "syncfs).  *state ops*: the five transactions of one login (issue: user + host record; "
+                       "verify: count the attempt, consume) timed alone by `otp-bench-state ops`, %d times per "
+                       "state, interleaved, in microseconds.  Then whole logins: *verify* is pure state work "
+                       "(two locked transactions); *send phase* is everything before the prompt (config, "
+                       "contacts, state issue, the POST).  Ratios are against 10 records on the same file "
+                       "system.\n\n" % (self.n(600), 6, iters))
+        self.md.append(table(["state on", "records", "fill s", "state ops p50 us", "ratio", "state ops p90 us",
+                              "login p50 ms", "ratio", "verify p50 ms", "ratio", "send phase p50 ms", "ratio"],
+                             rows))
+
+    def contacts(self, tmpfs):
+        """The contacts file is read and checked whole on every login: cost per line, and its size limit."""
+        w = self.world(tmpfs, tag="contacts")
+        with open(w.contacts) as f:
+            mine = f.read()
+        sizes = (1000, 10000, 30000, 100000)
+        for n in sizes:
+            path = os.path.join(w.etc, "contacts-%d" % n)
+            w._write(path, mine + "".join("filler%06d +8191%08d -\n" % (i, i) for i in range(n - w.nusers)))
+            t = os.path.join(w.tmpl, "conf-otp-c%d" % n)
+            w._write(t, w._common().replace(cfgstr(w.contacts), cfgstr(path)) +
+                     "state: { path = %s; };\n" % cfgstr(os.path.join(w.base, "state-c%d" % n)))
+            conf = os.path.join(w.etc, "otp-c%d.conf" % n)
+            w.substs.append("%s:%s" % (t, conf))
+            w._service("otp-c%d" % n, "otp", "auth required %s config=%s\n" % (w.module, conf))
+        res = self.run(w, "contacts", ["otp-c%d" % n for n in sizes[:-1]], self.n(300), rounds=3)
+        big = self.run(w, "contacts-too-big", ["otp-c%d" % sizes[-1]], 3, expect_ok=False)
+        rows = []
+        b = res["otp-c%d" % sizes[0]]
+        for n in sizes[:-1]:
+            o = res["otp-c%d" % n]
+            rows.append([n, os.path.getsize(os.path.join(w.etc, "contacts-%d" % n)) // 1024, o["p50_ms"],
+                         o["send_p50_ms"], (o["send_p50_ms"] - b["send_p50_ms"]) * 1e3 / (n - sizes[0]) if n > sizes[0] else None,
+                         o["cpu_ms"]])
+        o = big["otp-c%d" % sizes[-1]]
+        rows.append([sizes[-1], os.path.getsize(os.path.join(w.etc, "contacts-%d" % sizes[-1])) // 1024,
+                     "refused: %s" % ", ".join("%s x%d" % kv for kv in o["rc"].items()), None, None, None])
+        self.md.append("### Contacts file size (state on tmpfs)\n\n"
+                       "The file is read, checked line by line and searched on every login (a bad line anywhere "
+                       "fails every login, by contract).  *us per line*: extra send-phase time per extra line. "
+                       "Files above 1 MiB are refused (config error).\n\n")
+        self.md.append(table(["lines", "KiB", "p50", "send phase p50", "us per line", "CPU ms"], rows))
 
     def callgrind(self, tmpfs):
         if shutil.which("valgrind") is None:
@@ -631,12 +698,15 @@ class Bench:
             rows.append(["verify no slower than pam_google_authenticator (tmpfs)",
                          "%.2fx" % (t["otp"]["verify_p50_ms"] / t["ga"]["verify_p50_ms"]),
                          "yes" if t["otp"]["verify_p50_ms"] <= t["ga"]["verify_p50_ms"] else "no"])
-        if getattr(self, "plot_users", None):
-            u = self.plot_users
-            worst = max(abs(x[2] / u[0][2] - 1) for x in u)
-            rows.append(["state operations flat within 10%% (%d .. %d records, verify p50)" % (u[0][0], u[-1][0]),
-                         "%+.0f%% worst" % (100 * max((x[2] / u[0][2] - 1 for x in u), key=abs)),
-                         "yes" if worst <= 0.10 else "no"])
+        for where in ("disk", "tmpfs"):
+            u = [x for x in getattr(self, "plot_users", []) if x[0] == where]
+            if not u:
+                continue
+            dev = [x[4] / u[0][4] - 1 for x in u]
+            worst = max(dev, key=abs)
+            rows.append(["state operations flat within 10%% (%d .. %d records, state ops p50, %s)" %
+                         (u[0][1], u[-1][1], where), "%+.0f%% worst" % (100 * worst),
+                         "yes" if abs(worst) <= 0.10 else "no"])
         lost = [f for f in self.failures if "lost" in f]
         rows.append(["no lost update at 64-way concurrency", "none" if not lost else "; ".join(lost),
                      "yes" if not lost else "no"])
@@ -652,9 +722,11 @@ class Bench:
         with open(os.path.join(self.out, "conc.dat"), "w") as f:
             for row in getattr(self, "plot_conc", []):
                 f.write("%d %.2f %.2f %.3f %.3f %.2f\n" % row)
-        with open(os.path.join(self.out, "users.dat"), "w") as f:
-            for row in getattr(self, "plot_users", []):
-                f.write("%d %.3f %.3f\n" % row)
+        for where in ("disk", "tmpfs"):
+            with open(os.path.join(self.out, "users-%s.dat" % where), "w") as f:
+                for row in getattr(self, "plot_users", []):
+                    if row[0] == where:
+                        f.write("%d %.3f %.3f %.3f\n" % row[1:])
         subprocess.run(["gnuplot", "-e", "outdir='%s'" % self.out, os.path.join(SRCDIR, "bench", "plot.gp")],
                        check=False)
 
@@ -696,10 +768,10 @@ def main():
     ap.add_argument("--logins", type=int, default=0, help="scale: logins per stack in the main comparison")
     ap.add_argument("--disk", default="/var/tmp", help="a disk-backed directory for state")
     ap.add_argument("--tmpfs", default="/dev/shm", help="a tmpfs directory for state")
-    ap.add_argument("--only", default="", help="comma list of: compare,fresh,conc,users,callgrind,strace")
+    ap.add_argument("--only", default="", help="comma list of: compare,fresh,conc,users,contacts,callgrind,strace")
     ap.add_argument("--keep", action="store_true", help="keep the worlds (state dirs, configs)")
     args = ap.parse_args()
-    only = set(args.only.split(",")) if args.only else {"compare", "fresh", "conc", "users", "callgrind", "strace"}
+    only = set(args.only.split(",")) if args.only else {"compare", "fresh", "conc", "users", "contacts", "callgrind", "strace"}
     only.add("compare")
     b = Bench(args)
     try:
@@ -711,7 +783,9 @@ def main():
         if "conc" in only:
             b.concurrency(args.disk)
         if "users" in only:
-            b.users(args.disk)
+            b.users(args.disk, args.tmpfs)
+        if "contacts" in only:
+            b.contacts(args.tmpfs)
         if "callgrind" in only:
             b.callgrind(args.tmpfs)
         if "strace" in only:
