@@ -221,6 +221,17 @@ def workdir(prefix="otp-test-"):
     return d
 
 
+# Sanitizer runs (scripts/test-sanitizers.sh) set OTP_ASAN_RUNTIME to the
+# ASan runtime library: it must come first in LD_PRELOAD, ahead of
+# nss_wrapper and the instrumented shims, or ASan refuses to start.
+ASAN_RUNTIME = os.environ.get("OTP_ASAN_RUNTIME", "")
+
+
+def preload(*libs):
+    """An LD_PRELOAD value for libs (the ASan runtime first in sanitizer runs)."""
+    return " ".join(([ASAN_RUNTIME] if ASAN_RUNTIME else []) + [l for l in libs if l])
+
+
 def run(cmd, env=None, timeout=60, input=None):
     """Run a command; returns CompletedProcess with text stdout/stderr."""
     e = dict(os.environ)
@@ -230,6 +241,8 @@ def run(cmd, env=None, timeout=60, input=None):
             del e[k]
     if env:
         e.update(env)
+    if ASAN_RUNTIME and e.get("LD_PRELOAD") and e["LD_PRELOAD"].split()[0] != ASAN_RUNTIME:
+        e["LD_PRELOAD"] = preload(e["LD_PRELOAD"])
     return subprocess.run(cmd, env=e, timeout=timeout, input=input, capture_output=True,
                           text=True)
 
@@ -356,7 +369,7 @@ class PamEnv:
             return ""
 
     def _preload_env(self):
-        return {"LD_PRELOAD": "libnss_wrapper.so " + tool("tests/.libs/syslog_capture.so"),
+        return {"LD_PRELOAD": preload("libnss_wrapper.so", tool("tests/.libs/syslog_capture.so")),
                 "NSS_WRAPPER_PASSWD": self.passwd, "NSS_WRAPPER_GROUP": self.group,
                 "OTP_SYSLOG_CAPTURE": self.syslog}
 
@@ -407,10 +420,11 @@ class PamEnv:
             "auth requisite pam_debug.so auth=try_again\n" % (self.module, self.conf, args)))
 
     def login(self, user, *answers, service="otp", rhost=None, authtok=None, silent=False,
-              times=1, env=None, timeout=60):
+              times=1, env=None, timeout=60, wrapper=()):
         # The code file keeps the last code the gateway received: a login that
-        # reuses an outstanding code answers with it too.
-        cmd = [tool("pamdrv"), self.pamd, service, user]
+        # reuses an outstanding code answers with it too.  wrapper: a command
+        # prefix (e.g. valgrind and its options).
+        cmd = list(wrapper) + [tool("pamdrv"), self.pamd, service, user]
         if rhost is not None:
             cmd += ["--rhost", rhost]
         if authtok is not None:
@@ -426,7 +440,7 @@ class PamEnv:
         return LoginResult(run(cmd, env=e, timeout=timeout))
 
     def ctl(self, *args, env=None):
-        e = {"LD_PRELOAD": "libnss_wrapper.so", "NSS_WRAPPER_PASSWD": self.passwd,
+        e = {"LD_PRELOAD": preload("libnss_wrapper.so"), "NSS_WRAPPER_PASSWD": self.passwd,
              "NSS_WRAPPER_GROUP": self.group}
         if env:
             e.update(env)
