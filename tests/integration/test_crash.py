@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from otptest import TAP, LoginResult, PamEnv, tool  # noqa: E402
-from hardening import decode_host, decode_record, leftovers, login_env  # noqa: E402
+from hardening import decode_host, decode_record, leftovers, strace_env  # noqa: E402
 
 t = TAP()
 if shutil.which("strace") is None:
@@ -34,11 +34,12 @@ def traced(answers, trace, inject=None):
     """One login under strace; syscalls counted over the whole process
     (the sequence is deterministic: no threads, same libraries)."""
     out = os.path.join(env.dir, "strace.out")
-    cmd = ["strace", "-f", "-qq", "-y", "-o", out, "-e", "trace=" + trace]
+    e, eargs = strace_env(env)
+    cmd = ["strace", "-f", "-qq", "-y", "-o", out, "-e", "trace=" + trace] + eargs
     if inject:
         cmd += ["-e", "inject=" + inject]
     cmd += [tool("pamdrv"), env.pamd, "otp", "alice"] + [a if a != "CODE" else "@" + env.codefile for a in answers]
-    p = subprocess.run(cmd, env=login_env(env), capture_output=True, text=True, timeout=60)
+    p = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=60)
     with open(out) as f:
         lines = [re.sub(r"^\d+ +", "", ln) for ln in f.read().splitlines()]
     return LoginResult(p), lines

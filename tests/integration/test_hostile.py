@@ -508,10 +508,13 @@ if ROOT and shutil.which("unshare"):
             http_sms("https://gw.never-resolves.test/sms", failmode=failmode)
             ctl("reset", "alice")
             mark, start = len(env.log_text()), time.time()
+            # The preloads go to pamdrv only, not to unshare, sh and mount.
+            e = login_env(env)
+            e["OTP_PRELOAD"] = e.pop("LD_PRELOAD", "")
             cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
-                   'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv,
+                   'mount --bind "$0" /etc/resolv.conf && exec env LD_PRELOAD="$OTP_PRELOAD" "$@"', resolv,
                    tool("pamdrv"), env.pamd, "probe", "alice", "1"]
-            p = subprocess.run(cmd, env=login_env(env), capture_output=True, text=True, timeout=60)
+            p = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=60)
             took = time.time() - start
             log = log_since(mark)
             rc = [json.loads(ln)["rc"] for ln in p.stdout.splitlines() if ln.startswith('{"rc"')]

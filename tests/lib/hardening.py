@@ -86,18 +86,31 @@ def state_paths(env, uid=2001):
     return args
 
 
+def strace_env(env, extra_env=None):
+    """(environment for strace, its -E arguments): the preloads go to the
+    traced login only, and LeakSanitizer, which cannot run under ptrace, is
+    off in it (sanitizer runs)."""
+    e = login_env(env, extra_env)
+    args = []
+    if e.get("LD_PRELOAD"):
+        args += ["-E", "LD_PRELOAD=" + e.pop("LD_PRELOAD")]
+    if e.get("ASAN_OPTIONS"):
+        args += ["-E", "ASAN_OPTIONS=" + e["ASAN_OPTIONS"] + ":detect_leaks=0"]
+    return e, args
+
+
 def strace_login(env, inject, user="alice", answers=(), trace="all", uid=2001, extra_env=None,
                  timeout=60, popen=False, log=None):
     """pamdrv under strace; inject is an -e inject= spec counted over the
     state-file syscalls only (-P).  Returns (LoginResult, strace output)."""
     out = log or os.path.join(env.dir, "strace.out")
-    cmd = ["strace", "-f", "-qq", "-y", "-o", out, "-e", "trace=" + trace]
+    e, eargs = strace_env(env, extra_env)
+    cmd = ["strace", "-f", "-qq", "-y", "-o", out, "-e", "trace=" + trace] + eargs
     if inject:
         cmd += ["-e", "inject=" + inject]
     cmd += state_paths(env, uid)
     cmd += [tool("pamdrv"), env.pamd, "otp", user] + [
         a if a != "CODE" else "@" + env.codefile for a in answers]
-    e = login_env(env, extra_env)
     if popen:
         return subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     p = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=timeout)
