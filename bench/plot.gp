@@ -1,5 +1,6 @@
 # gnuplot -e "outdir='DIR'" plot.gp: DIR/performance.png from run-bench.py's .dat files
-set terminal pngcairo size 1500,520 font "DejaVu Sans,10"
+set terminal pngcairo size 1500,540 font "DejaVu Sans,10" noenhanced
+set datafile missing "-"
 set output outdir."/performance.png"
 set multiplot layout 1,3 title "pam_otp_sms: what a login costs (make bench)" font ",13"
 
@@ -13,8 +14,8 @@ set yrange [0:*]
 set xtics rotate by -25 font ",9" nomirror
 set key top right
 set grid ytics
-plot outdir."/compare.dat" using 2:3:3:xtic(1) title "files on disk" lc rgb "#4477aa", \
-     "" using 4:5:5 title "files on tmpfs" lc rgb "#ee7733"
+plot outdir."/compare.dat" using 2:2:3:xtic(1) title "files on disk" lc rgb "#4477aa", \
+     "" using 4:4:5 title "files on tmpfs" lc rgb "#ee7733"
 
 # 2. concurrency: logins per second
 unset style
@@ -23,6 +24,7 @@ set title "Concurrent logins (state on disk)"
 set xlabel "concurrent logins"
 set ylabel "logins per second"
 set logscale x 2
+set xrange [0.8:80]
 set xtics (1, 8, 64) rotate by 0 font ",10"
 set yrange [0:*]
 set key top left
@@ -35,9 +37,10 @@ set title "User records in the state"
 set xlabel "user records in the state"
 set ylabel "ms (p50)"
 set logscale x 10
-set xtics (10, 100, 1000, 10000, 100000)
+set xrange [5:200000]
+set xtics ("10" 10, "100" 100, "1k" 1000, "10k" 10000, "100k" 100000)
 set yrange [0:*]
-set key top left
+set key right center
 plot outdir."/users-disk.dat" using 1:2 title "whole login, disk" lw 2 pt 7 lc rgb "#4477aa", \
      "" using 1:4 title "state ops of a login, disk" lw 2 pt 5 lc rgb "#ee7733", \
      outdir."/users-tmpfs.dat" using 1:2 title "whole login, tmpfs" lw 2 dt 2 pt 6 lc rgb "#4477aa", \

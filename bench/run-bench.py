@@ -210,8 +210,11 @@ class World:
 
     def env(self):
         e = dict(os.environ)
-        e.update({"LD_PRELOAD": "libnss_wrapper.so", "NSS_WRAPPER_PASSWD": self.passwd,
-                  "NSS_WRAPPER_GROUP": self.group})
+        # In a sanitizer run (scripts/test-sanitizers.sh) the ASan runtime
+        # must come first in LD_PRELOAD.
+        asan = os.environ.get("OTP_ASAN_RUNTIME", "").strip()
+        e.update({"LD_PRELOAD": (asan + " " if asan else "") + "libnss_wrapper.so",
+                  "NSS_WRAPPER_PASSWD": self.passwd, "NSS_WRAPPER_GROUP": self.group})
         return e
 
     def populate(self, count, first_uid, name="otp"):
@@ -422,8 +425,8 @@ class Bench:
                               "CPU ms", "RSS MiB", "tmpfs p50", "tmpfs / floor", "tmpfs verify p50",
                               "tmpfs verify / GA"], rows))
         self.cmp = (d, t)
-        self.plot_compare = [(LABEL[s], d[s]["p50_ms"], d[s]["p90_ms"], t.get(s, d[s])["p50_ms"],
-                              t.get(s, d[s])["p90_ms"]) for s in base if s in d]
+        self.plot_compare = [(LABEL[s], d[s]["p50_ms"], d[s]["p90_ms"], t[s]["p50_ms"] if s in t else None,
+                              t[s]["p90_ms"] if s in t else None) for s in base if s in d]
 
     def fresh(self, tmpfs):
         stacks = ["otp", "floor"] + [s for s in ("ga", "oath") if s in World.peers()]
@@ -718,7 +721,9 @@ class Bench:
             return
         with open(os.path.join(self.out, "compare.dat"), "w") as f:
             for label, p50, p90, tp50, tp90 in self.plot_compare:
-                f.write('"%s" %.3f %.3f %.3f %.3f\n' % (label.replace(": ", ":\\n"), p50, p90, tp50, tp90))
+                f.write('"%s" %.3f %.3f %s %s\n' % (label.replace(": ", ":\\n"), p50, p90,
+                                                   "-" if tp50 is None else "%.3f" % tp50,
+                                                   "-" if tp90 is None else "%.3f" % tp90))
         with open(os.path.join(self.out, "conc.dat"), "w") as f:
             for row in getattr(self, "plot_conc", []):
                 f.write("%d %.2f %.2f %.3f %.3f %.2f\n" % row)
