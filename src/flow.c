@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "code.h"
 #include "contacts.h"
@@ -230,7 +231,48 @@ commit_failed(struct flow *f, int rc)
 	return true;
 }
 
-#define STATE_RETRIES 8
+/*
+ * Optimistic backends (Redis WATCH/MULTI) answer a lost race with RETRY.
+ * Under contention a fixed number of immediate retries fails closed far too
+ * early (64 logins at once on one host counter): back off with jitter and
+ * give up only after the same bounded wait the file backend's lock has.
+ */
+struct retry_gate {
+	struct timespec start;
+	unsigned n;
+};
+
+static void
+retry_start(struct retry_gate *g)
+{
+	clock_gettime(CLOCK_MONOTONIC, &g->start);
+	g->n = 0;
+}
+
+/* Called after a RETRY: wait a little, then true while time remains. */
+static bool
+retry_again(struct retry_gate *g)
+{
+	struct timespec now, pause;
+	uint64_t rnd = 0;
+	long ms, waited, cap;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	waited = (now.tv_sec - g->start.tv_sec) * 1000 + (now.tv_nsec - g->start.tv_nsec) / 1000000;
+	if (waited >= OTP_STATE_LOCK_TIMEOUT_MS)
+		return false;
+	cap = g->n < 6 ? 1L << g->n : 64;    /* 1, 2, 4 ... 64 ms */
+	g->n++;
+	(void)otp_random_uniform((uint64_t)cap * 1000, &rnd);
+	ms = (long)(rnd / 1000) + 1;
+	if (ms > OTP_STATE_LOCK_TIMEOUT_MS - waited)
+		ms = OTP_STATE_LOCK_TIMEOUT_MS - waited;
+	pause.tv_sec = ms / 1000;
+	pause.tv_nsec = (ms % 1000) * 1000000L + (long)(rnd % 1000) * 1000L;
+	while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
+		;
+	return true;
+}
 
 /* Under the user's (and host's) lock: decide, and persist a new code hash
  * BEFORE anything is sent.  Returns with every lock released. */
@@ -315,10 +357,12 @@ out:
 static enum issue_outcome
 issue_code(struct flow *f, bool want_new, char *code, size_t codelen, int64_t *wait_left)
 {
-	enum issue_outcome out = RETRY;
+	enum issue_outcome out;
+	struct retry_gate g;
 
-	for (int i = 0; i < STATE_RETRIES && out == RETRY; i++)
-		out = issue_code_once(f, want_new, code, codelen, wait_left);
+	retry_start(&g);
+	while ((out = issue_code_once(f, want_new, code, codelen, wait_left)) == RETRY && retry_again(&g))
+		;
 	if (out == RETRY) {
 		logev(f, LOG_ERR, "state-error", "reason", "too many concurrent updates", NULL, NULL);
 		out = FAILED;
@@ -334,9 +378,11 @@ withdraw_code(struct flow *f, const char *code)
 	struct otp_state_txn *ut = NULL;
 	struct otp_state_record rec;
 	unsigned char hash[OTP_CODE_HASH_LEN];
+	struct retry_gate g;
 	int timed_out;
 
-	for (int i = 0; i < STATE_RETRIES; i++) {
+	retry_start(&g);
+	for (;;) {
 		int rc = 0;
 		if (otp_state_begin_user(f->state, (uint32_t)f->uid, &f->now, &ut, &rec, &timed_out, f->err,
 					 sizeof(f->err)) != 0)
@@ -349,7 +395,7 @@ withdraw_code(struct flow *f, const char *code)
 		otp_wipe(hash, sizeof(hash));
 		otp_wipe(&rec, sizeof(rec));
 		otp_state_end(ut);
-		if (rc != OTP_STATE_RETRY)
+		if (rc != OTP_STATE_RETRY || !retry_again(&g))
 			return;
 	}
 }
@@ -499,7 +545,8 @@ static enum otp_rc
 verify(struct flow *f, const char *answer)
 {
 	struct verify_ctx v;
-	enum otp_rc rc = VERIFY_RETRY;
+	struct retry_gate g;
+	enum otp_rc rc;
 
 	memset(&v, 0, sizeof(v));
 	v.well_formed = otp_code_normalize(answer, f->cfg->policy.code_length, v.norm, sizeof(v.norm)) == 0;
@@ -507,8 +554,9 @@ verify(struct flow *f, const char *answer)
 		snprintf(v.norm, sizeof(v.norm), "x"); /* hashes, never matches a digit code */
 	if (otp_state_now(f->state, &f->now) != 0)
 		return OTP_ERR_INTERNAL;
-	for (int i = 0; i < STATE_RETRIES && rc == VERIFY_RETRY; i++)
-		rc = verify_once(f, &v);
+	retry_start(&g);
+	while ((rc = verify_once(f, &v)) == VERIFY_RETRY && retry_again(&g))
+		;
 	if (rc == VERIFY_RETRY) {
 		logev(f, LOG_ERR, "state-error", "reason", "too many concurrent updates", NULL, NULL);
 		rc = OTP_ERR_STATE;
