@@ -38,37 +38,6 @@
 
 #define MAX_VALUE 1024
 
-/* libldap writes with write(2): a peer that went away must not SIGPIPE sshd. */
-struct sigpipe_guard {
-	sigset_t old;
-	bool pending_before;
-};
-
-static void
-sigpipe_block(struct sigpipe_guard *g)
-{
-	sigset_t set, pend;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	g->pending_before = sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, &g->old);
-}
-
-static void
-sigpipe_restore(struct sigpipe_guard *g)
-{
-	sigset_t set, pend;
-	struct timespec zero = { 0, 0 };
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	if (!g->pending_before && sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE))
-		while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
-			;
-	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
-}
-
 bool
 otp_contacts_ldap_available(void)
 {
@@ -457,7 +426,7 @@ otp_contacts_ldap_lookup(const struct otp_config *cfg, const char *user, struct 
 			 char *why, size_t whylen)
 {
 	const struct otp_ldap_config *l = &cfg->ldap;
-	struct sigpipe_guard g;
+	struct otp_sigpipe g;
 	struct timeval tv = { l->timeout, 0 };
 	char *attrs[3], *filter = NULL;
 	LDAPMessage *res = NULL, *e;
@@ -468,7 +437,7 @@ otp_contacts_ldap_lookup(const struct otp_config *cfg, const char *user, struct 
 	int rc, n;
 
 	memset(out, 0, sizeof(*out));
-	sigpipe_block(&g);
+	otp_net_sigpipe_block(&g);
 	ld = connect_bind(cfg, &ss, &ret, why, whylen);
 	if (ld == NULL)
 		goto out;
@@ -517,7 +486,7 @@ out:
 	if (ld != NULL)
 		ldap_unbind_ext_s(ld, NULL, NULL);
 	free(filter);
-	sigpipe_restore(&g);
+	otp_net_sigpipe_restore(&g);
 	return ret;
 }
 
@@ -525,14 +494,14 @@ int
 otp_contacts_ldap_check(const struct otp_config *cfg, char *why, size_t whylen)
 {
 	enum otp_contact_rc cls;
-	struct sigpipe_guard g;
+	struct otp_sigpipe g;
 	struct session ss;
 	LDAP *ld;
 
-	sigpipe_block(&g);
+	otp_net_sigpipe_block(&g);
 	ld = connect_bind(cfg, &ss, &cls, why, whylen);
 	if (ld != NULL)
 		ldap_unbind_ext_s(ld, NULL, NULL);
-	sigpipe_restore(&g);
+	otp_net_sigpipe_restore(&g);
 	return ld != NULL ? 0 : -1;
 }

@@ -84,39 +84,6 @@ struct rtxn {
 	bool watched;         /* our WATCH is still in force (no EXEC/UNWATCH since) */
 };
 
-/* ---- SIGPIPE: OpenSSL writes with write(2); a closed peer must not kill sshd ---- */
-
-struct sigpipe_guard {
-	sigset_t old;
-	bool pending_before;
-};
-
-static void
-sigpipe_block(struct sigpipe_guard *g)
-{
-	sigset_t set, pend;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	g->pending_before = sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, &g->old);
-}
-
-static void
-sigpipe_restore(struct sigpipe_guard *g)
-{
-	sigset_t set, pend;
-	struct timespec zero = { 0, 0 };
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	/* Drop a SIGPIPE our own write raised, then unblock. */
-	if (!g->pending_before && sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE))
-		while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
-			;
-	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
-}
-
 /* ---- small helpers ---- */
 
 static void
@@ -383,14 +350,14 @@ send_all(struct rconn *c, const char *p, size_t n, const struct timespec *dl, ch
 {
 	while (n > 0) {
 		if (c->ssl != NULL) {
-			struct sigpipe_guard g;
+			struct otp_sigpipe g;
 			size_t w = 0;
 			int rc;
 			ERR_clear_error();
 			errno = 0;
-			sigpipe_block(&g);
+			otp_net_sigpipe_block(&g);
 			rc = SSL_write_ex(c->ssl, p, n, &w);
-			sigpipe_restore(&g);
+			otp_net_sigpipe_restore(&g);
 			if (rc == 1) {
 				p += w;
 				n -= w;
@@ -419,13 +386,13 @@ recv_some(struct rconn *c, char *buf, size_t cap, size_t *got, const struct time
 {
 	for (;;) {
 		if (c->ssl != NULL) {
-			struct sigpipe_guard g;
+			struct otp_sigpipe g;
 			int rc;
 			ERR_clear_error();
 			errno = 0;
-			sigpipe_block(&g); /* a read may answer a renegotiation/key update */
+			otp_net_sigpipe_block(&g); /* a read may answer a renegotiation/key update */
 			rc = SSL_read_ex(c->ssl, buf, cap, got);
-			sigpipe_restore(&g);
+			otp_net_sigpipe_restore(&g);
 			if (rc == 1)
 				return 0;
 			if (ssl_wait(c, rc, "read", dl, err, errlen) != 0)
@@ -545,13 +512,13 @@ tls_start(struct rconn *c, const struct rurl *u, const char *ca_file, char *err,
 	}
 	deadline_in(&dl, c->timeout_ms);
 	for (;;) {
-		struct sigpipe_guard g;
+		struct otp_sigpipe g;
 		int rc;
 		ERR_clear_error();
 		errno = 0;
-		sigpipe_block(&g);
+		otp_net_sigpipe_block(&g);
 		rc = SSL_connect(c->ssl);
-		sigpipe_restore(&g);
+		otp_net_sigpipe_restore(&g);
 		if (rc == 1)
 			break;
 		if (ssl_wait(c, rc, "handshake", &dl, err, errlen) != 0)
@@ -711,11 +678,11 @@ conn_free(struct rconn *c)
 	if (c == NULL)
 		return;
 	if (c->ssl != NULL) {
-		struct sigpipe_guard g;
+		struct otp_sigpipe g;
 		if (!c->broken) {
-			sigpipe_block(&g);
+			otp_net_sigpipe_block(&g);
 			SSL_shutdown(c->ssl);
-			sigpipe_restore(&g);
+			otp_net_sigpipe_restore(&g);
 		}
 		SSL_free(c->ssl);
 	}

@@ -383,3 +383,13 @@ otp_template_get(const struct otp_template_list *l, const struct otp_template *t
 	i = field_index(l->fields, field);
 	return i < 0 ? NULL : t->value[i];
 }
+
+char *
+otp_template_preview(const struct otp_template_list *l, const char *usage, const char *field,
+		     const struct otp_template_vars *vars, enum otp_escape esc)
+{
+	const struct otp_template *t = otp_template_find(l, usage);
+	const char *text = otp_template_get(l, t, field);
+
+	return text == NULL ? NULL : otp_template_render_str(text, vars, esc);
+}

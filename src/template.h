@@ -89,6 +89,14 @@ const struct otp_template *otp_template_find(const struct otp_template_list *l,
 const char *otp_template_get(const struct otp_template_list *l,
 			     const struct otp_template *t, const char *field);
 
+/*
+ * What `otp-smsctl check` shows for a connector whose text is rendered
+ * here: the template for usage (exact, then Generic), field `field`,
+ * rendered with esc.  NULL if there is no such template.
+ */
+char *otp_template_preview(const struct otp_template_list *l, const char *usage, const char *field,
+			   const struct otp_template_vars *vars, enum otp_escape esc);
+
 /* Clean a value for display/logging: no control chars, valid UTF-8, capped. */
 void otp_sanitize_value(const char *in, char *out, size_t outlen);
 

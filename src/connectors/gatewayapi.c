@@ -245,12 +245,8 @@ static char *
 gatewayapi_preview(void *ctx, const char *usage, const struct otp_template_vars *vars)
 {
 	struct gatewayapi *g = ctx;
-	const struct otp_template *tpl = otp_template_find(&g->templates, usage);
 
-	if (tpl == NULL)
-		return NULL;
-	return otp_template_render_str(otp_template_get(&g->templates, tpl, "content"), vars,
-				       OTP_ESCAPE_TEXT);
+	return otp_template_preview(&g->templates, usage, "content", vars, OTP_ESCAPE_TEXT);
 }
 
 static int

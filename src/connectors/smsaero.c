@@ -188,12 +188,8 @@ static char *
 smsaero_preview(void *ctx, const char *usage, const struct otp_template_vars *vars)
 {
 	struct smsaero *a = ctx;
-	const struct otp_template *tpl = otp_template_find(&a->templates, usage);
 
-	if (tpl == NULL)
-		return NULL;
-	return otp_template_render_str(otp_template_get(&a->templates, tpl, "content"), vars,
-				       OTP_ESCAPE_TEXT);
+	return otp_template_preview(&a->templates, usage, "content", vars, OTP_ESCAPE_TEXT);
 }
 
 static int

@@ -217,12 +217,8 @@ static char *
 twilio_preview(void *ctx, const char *usage, const struct otp_template_vars *vars)
 {
 	struct twilio *t = ctx;
-	const struct otp_template *tpl = otp_template_find(&t->templates, usage);
 
-	if (tpl == NULL)
-		return NULL;
-	return otp_template_render_str(otp_template_get(&t->templates, tpl, "content"), vars,
-				       OTP_ESCAPE_TEXT);
+	return otp_template_preview(&t->templates, usage, "content", vars, OTP_ESCAPE_TEXT);
 }
 
 static int

@@ -255,12 +255,8 @@ static char *
 vonage_preview(void *ctx, const char *usage, const struct otp_template_vars *vars)
 {
 	struct vonage *v = ctx;
-	const struct otp_template *tpl = otp_template_find(&v->templates, usage);
 
-	if (tpl == NULL)
-		return NULL;
-	return otp_template_render_str(otp_template_get(&v->templates, tpl, "content"), vars,
-				       OTP_ESCAPE_TEXT);
+	return otp_template_preview(&v->templates, usage, "content", vars, OTP_ESCAPE_TEXT);
 }
 
 static int
