@@ -136,7 +136,11 @@ judge_answer(const struct otp_http_response *resp, struct otp_send_result *res)
 	}
 	otp_send_set_provider_code(res, code);
 	cls = dm_code_class(code);
-	if (cls != OTP_FAIL_NONE)
+	if (res->fail == OTP_FAIL_REDIRECT)
+		/* Never followed and never a transient class, whatever the body says. */
+		snprintf(res->detail, sizeof(res->detail), "HTTP %ld, Code %s", resp->status,
+			 res->provider_code);
+	else if (cls != OTP_FAIL_NONE)
 		otp_send_fail(res, cls, "DirectMail refused the message (Code %s)", res->provider_code);
 	else if (res->fail == OTP_FAIL_NONE || res->fail == OTP_FAIL_HTTP_4XX)
 		/* A 4xx that names its reason: the provider refused the request. */

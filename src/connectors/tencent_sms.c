@@ -163,7 +163,9 @@ judge_answer(const struct otp_http_response *resp, struct otp_send_result *res)
 	if (otp_json_path(j, "Response.Error") != NULL) {
 		code = otp_json_path_str(j, "Response.Error.Code");
 		otp_send_set_provider_code(res, code ? code : "?");
-		otp_send_fail(res, code ? tencent_code_class(code) : OTP_FAIL_PROVIDER,
+		/* A redirect stays one (never followed, never transient). */
+		otp_send_fail(res, res->fail == OTP_FAIL_REDIRECT ? OTP_FAIL_REDIRECT :
+			      code ? tencent_code_class(code) : OTP_FAIL_PROVIDER,
 			      "Tencent refused the request (Error.Code %s)", res->provider_code);
 		goto out;
 	}
