@@ -79,7 +79,11 @@ test_segments(void)
 	seg("\xe2\x82\xac[]{}~^\\|", 1, OTP_SMS_GSM7, 18, "all extension chars: 9 x 2 septets");
 	seg("\f", 1, OTP_SMS_GSM7, 2, "form feed is an extension char");
 	seg_free(rep("{", 80), 1, OTP_SMS_GSM7, 160, "80 extension chars = 160 septets");
-	seg_free(cat3(rep("{", 80), "a", ""), 2, OTP_SMS_GSM7, 161, "80 extension chars + 1");
+	{
+		char *braces = rep("{", 80);
+		seg_free(cat3(braces, "a", ""), 2, OTP_SMS_GSM7, 161, "80 extension chars + 1");
+		free(braces);
+	}
 	{
 		/* an ESC pair is never split: 152 + [2] + 152 = 306 needs 3 parts */
 		char *a = rep("a", 152);
