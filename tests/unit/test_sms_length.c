@@ -114,8 +114,12 @@ test_segments(void)
 	seg_free(rep("\xe3\x81\x82", 71), 2, OTP_SMS_UCS2, 71, "71 UCS-2 chars");
 	seg_free(rep("\xe3\x81\x82", 134), 2, OTP_SMS_UCS2, 134, "134 UCS-2 chars (2 x 67)");
 	seg_free(rep("\xe3\x81\x82", 135), 3, OTP_SMS_UCS2, 135, "135 UCS-2 chars");
-	seg_free(cat3(rep("a", 70), "\xe3\x81\x82", ""), 2, OTP_SMS_UCS2, 71,
-		 "one non-GSM char turns 70 ASCII chars into UCS-2");
+	{
+		char *a = rep("a", 70);
+		seg_free(cat3(a, "\xe3\x81\x82", ""), 2, OTP_SMS_UCS2, 71,
+			 "one non-GSM char turns 70 ASCII chars into UCS-2");
+		free(a);
+	}
 
 	/* emoji: outside the BMP, two UTF-16 units */
 	seg("\xf0\x9f\x94\x90", 1, OTP_SMS_UCS2, 2, "emoji costs 2 UCS-2 units");
