@@ -222,9 +222,10 @@ def workdir(prefix="otp-test-"):
 
 
 # Sanitizer runs (scripts/test-sanitizers.sh) set OTP_ASAN_RUNTIME to the
-# ASan runtime library: it must come first in LD_PRELOAD, ahead of
-# nss_wrapper and the instrumented shims, or ASan refuses to start.
-ASAN_RUNTIME = os.environ.get("OTP_ASAN_RUNTIME", "")
+# ASan runtime library (optionally followed by libraries to keep mapped):
+# it must come first in LD_PRELOAD, ahead of nss_wrapper and the
+# instrumented shims, or ASan refuses to start.
+ASAN_RUNTIME = os.environ.get("OTP_ASAN_RUNTIME", "").strip()
 
 
 def preload(*libs):
@@ -241,7 +242,7 @@ def run(cmd, env=None, timeout=60, input=None):
             del e[k]
     if env:
         e.update(env)
-    if ASAN_RUNTIME and e.get("LD_PRELOAD") and e["LD_PRELOAD"].split()[0] != ASAN_RUNTIME:
+    if ASAN_RUNTIME and e.get("LD_PRELOAD") and e["LD_PRELOAD"].split()[0] != ASAN_RUNTIME.split()[0]:
         e["LD_PRELOAD"] = preload(e["LD_PRELOAD"])
     return subprocess.run(cmd, env=e, timeout=timeout, input=input, capture_output=True,
                           text=True)
