@@ -260,11 +260,13 @@ class World:
             cmd += ["--raw", raw]
         env = self.env()
         if wrap:
+            if wrap[0] == "strace" and env.get("OTP_ASAN_RUNTIME"):
+                # Sanitizer run: the preloads (ASan runtime first) belong to
+                # the traced driver only, not to strace itself, and
+                # LeakSanitizer cannot run under ptrace (it hangs at exit).
+                wrap = wrap[:1] + ["-E", "LD_PRELOAD=" + env.pop("LD_PRELOAD"),
+                                   "-E", "ASAN_OPTIONS=%s:detect_leaks=0" % env.get("ASAN_OPTIONS", "")] + wrap[1:]
             cmd = wrap + cmd
-            # LeakSanitizer cannot run under ptrace (strace, valgrind): in a
-            # sanitizer run it would hang the traced driver at exit.
-            if env.get("ASAN_OPTIONS"):
-                env["ASAN_OPTIONS"] += ":detect_leaks=0"
         p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
         rows = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
         return p.returncode, rows, p.stderr
