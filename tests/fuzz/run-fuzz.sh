@@ -35,6 +35,8 @@ for name in "$@"; do
 		set -- "$@" -fork="$jobs" -ignore_crashes=0
 	fi
 	echo "fuzz_$name: ${seconds}s, log in $log"
+	stamp=$builddir/.fuzz-$name.start
+	: >"$stamp"
 	start=$(date +%s)
 	"$bin" "$@" "$work" "$seeds" >"$log" 2>&1
 	rc=$?
@@ -42,10 +44,12 @@ for name in "$@"; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
 	echo "fuzz_$name: exit $rc after $((end - start))s, ${execs:-?} runs, ${cov:-cov: ?}, corpus $(ls "$work" | wc -l) files"
-	if test $rc -ne 0 || test -n "$(ls "$art")"; then
+	# Reproducers from earlier runs stay in $art; only this run's count.
+	new=$(find "$art" -type f -newer "$stamp")
+	if test $rc -ne 0 || test -n "$new"; then
 		failed="$failed $name"
 		grep -E 'ERROR|invariant failed|runtime error|SUMMARY' "$log" | head -20
-		ls "$art"
+		echo "$new"
 	fi
 done
 if test -n "$failed"; then
