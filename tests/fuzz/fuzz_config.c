@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "fuzz.h"
 #include "src/conf.h"
@@ -30,7 +31,7 @@ static int
 answer(const struct otp_http_request *req, long *status, struct otp_buf *body)
 {
 	FUZZ_CHECK(otp_url_check(req->url, true) == NULL, "URL %s", req->url);
-	FUZZ_CHECK(strncmp(req->url, "https://", 8) == 0 || otp_url_is_loopback(req->url),
+	FUZZ_CHECK(strncasecmp(req->url, "https://", 8) == 0 || otp_url_is_loopback(req->url),
 		   "plain URL off loopback: %s", req->url);
 	nrequests++;
 	*status = 500;
